@@ -1,0 +1,31 @@
+//! The protocol core of dualha: pure, deterministic state machines.
+//!
+//! Every participant (a DRBD-like replica, later a Heartbeat-like membership layer, a
+//! Pacemaker-like resource manager, a virtualization-cluster HA agent) is a [`Machine`]:
+//! it is *fed* an [`Input`] together with the current [`Time`] and *returns*
+//! [`Effect`]s. It never performs I/O, reads a clock or draws randomness itself, so the
+//! same code runs under the model checker, the discrete-event simulator and the real
+//! daemon (the style of quinn-proto, raft-rs and str0m).
+//!
+//! * [`time`], [`node`], [`io`], [`disk`], [`handler`], [`machine`]: the interface every
+//!   machine and every driver shares;
+//! * [`replication`]: a DRBD-like replica of one resource;
+//! * [`testing`]: an in-memory harness that drives several machines through a virtual
+//!   network, virtual disks and a virtual clock.
+#![deny(missing_docs)]
+
+pub mod disk;
+pub mod handler;
+pub mod io;
+pub mod machine;
+pub mod node;
+pub mod replication;
+pub mod testing;
+pub mod time;
+
+pub use disk::{BlockNo, DiskCompletion, DiskError, DiskOp, DiskRequest, DiskToken, Payload};
+pub use handler::{HandlerReply, HandlerRequest};
+pub use io::{IoError, ReadId, WriteId};
+pub use machine::{Effect, Input, Machine};
+pub use node::NodeId;
+pub use time::Time;

@@ -1,0 +1,107 @@
+//! The sans-I/O interface: inputs in, effects out.
+
+use core::fmt::Debug;
+use core::hash::Hash;
+use core::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    DiskCompletion, DiskRequest, HandlerReply, HandlerRequest, IoError, NodeId, Payload,
+    ReadId, Time, WriteId,
+};
+
+/// A protocol participant: a deterministic state machine.
+///
+/// `handle` is the only way in. It must not perform I/O, read a clock or draw randomness;
+/// everything it needs arrives in `input` and `now`, and everything it wants done leaves
+/// through `out`. Effects are executed **in order**: in particular a [`Effect::Persist`]
+/// is durable before any effect after it takes place, which is how a machine makes sure
+/// its metadata reaches the disk before it tells anybody about it.
+///
+/// Machines are `Clone + Eq + Hash` so the checker can store and deduplicate states.
+pub trait Machine: Clone + Eq + Hash + Debug {
+    /// Messages between machines of this kind.
+    type Msg: Clone + Eq + Hash + Debug + Serialize + DeserializeOwned;
+    /// Named timers; setting a timer that is already set re-arms it.
+    type Timer: Copy + Eq + Ord + Hash + Debug;
+    /// Operator and application requests.
+    type Command: Clone + Debug;
+    /// What survives a crash: written with [`Effect::Persist`] and handed back to the
+    /// machine's constructor on restart.
+    type Meta: Clone + Eq + Hash + Debug;
+    /// Observable state changes, for traces, status and tests.
+    type Notice: Clone + Eq + Hash + Debug;
+
+    /// Feeds one input at time `now`; the effects are appended to `out`.
+    fn handle(&mut self, now: Time, input: Input<Self>, out: &mut Vec<Effect<Self>>);
+}
+
+/// Something that happens to a machine.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Input<M: Machine + ?Sized> {
+    /// A message arrived.
+    Recv {
+        /// Its sender.
+        from: NodeId,
+        /// The message.
+        msg: M::Msg,
+    },
+    /// A timer the machine set has fired.
+    Timer(M::Timer),
+    /// A disk request finished.
+    Disk(DiskCompletion),
+    /// A handler finished.
+    HandlerDone(HandlerReply),
+    /// An operator or application request.
+    Command(M::Command),
+}
+
+/// Something a machine wants done; the driver does it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Effect<M: Machine + ?Sized> {
+    /// Send a message. Delivery is best effort and FIFO per pair of nodes (like a TCP
+    /// connection): a message may be lost, but not overtaken by a later one.
+    Send {
+        /// The receiver.
+        to: NodeId,
+        /// The message.
+        msg: M::Msg,
+    },
+    /// Fire `id` after `after`; re-arms the timer if it is already set.
+    SetTimer {
+        /// Which timer.
+        id: M::Timer,
+        /// How long from now.
+        after: Duration,
+    },
+    /// Forget a timer (no-op if it is not set).
+    CancelTimer(M::Timer),
+    /// Submit a request to the local disk.
+    Disk(DiskRequest),
+    /// Durably store the crash-surviving metadata before any later effect.
+    Persist(M::Meta),
+    /// Run a handler (DRBD user-mode helper).
+    Handler(HandlerRequest),
+    /// STONITH: power off or reset a node.
+    Fence(NodeId),
+    /// An application write is acknowledged: it is as durable as the protocol promises.
+    Ack(WriteId),
+    /// An application write failed.
+    WriteFailed {
+        /// Which write.
+        write: WriteId,
+        /// Why.
+        error: IoError,
+    },
+    /// An application read finished.
+    ReadDone {
+        /// Which read.
+        read: ReadId,
+        /// The block's content (`None`: zeroes), or why it failed.
+        result: Result<Option<Payload>, IoError>,
+    },
+    /// An observable state change.
+    Event(M::Notice),
+}
