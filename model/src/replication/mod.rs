@@ -9,13 +9,15 @@
 //! * [`handshake`]: the connect-time decision, split-brain recovery policies;
 //! * [`bitmap`]: the out-of-sync bitmap and the activity log;
 //! * [`msg`], [`meta`], [`notice`]: what goes over the wire, onto the disk, into traces;
-//! * [`replica`]: the [`Replica`] machine; [`witness`]: the [`Witness`] machine.
+//! * [`replica`]: the [`Replica`] machine; [`witness`]: the [`Witness`] machine;
+//! * [`node`]: either of them, for drivers that run a whole resource.
 
 pub mod bitmap;
 pub mod config;
 pub mod handshake;
 pub mod meta;
 pub mod msg;
+pub mod node;
 pub mod notice;
 pub mod replica;
 pub mod state;
@@ -28,6 +30,7 @@ pub use config::{
 };
 pub use meta::ReplicaMeta;
 pub use msg::{ConnMsg, ReplicaMsg, SessionId};
+pub use node::{ResourceNode, ResourceNotice, ResourceTimer};
 pub use notice::{PromoteRefused, ReplicaNotice};
 pub use replica::{Replica, ReplicaCommand, ReplicaTimer};
 pub use state::{ConnState, DiskState, PeerRole, Protocol, Role};

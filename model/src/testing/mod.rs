@@ -1,1 +1,443 @@
-//! placeholder
+//! An in-memory harness: several machines, a virtual network, virtual disks, a virtual
+//! clock.
+//!
+//! In the style of quinn-proto's `Pair` and raft-rs's `Network`: tests drive machines
+//! through [`Cluster::command`] and [`Cluster::run_for`], break things with
+//! [`Cluster::partition`], [`Cluster::crash`] or [`Cluster::fail_disk`], and assert on
+//! the effects the machines emitted ([`Cluster::records`]) and on their state.
+//!
+//! Events are ordered by `(time, sequence number)`, so runs are deterministic. The
+//! simulator generalises this with latency distributions and fault schedules.
+
+mod disk;
+mod network;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use core::time::Duration;
+
+pub use disk::VirtualDisk;
+pub use network::{Link, VirtualNetwork};
+
+use crate::{DiskCompletion, DiskOp, Effect, HandlerReply, Input, Machine, NodeId, Time};
+
+/// An observable effect a machine emitted: everything but sends, timers, disk requests
+/// and persists, which the harness carries out itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record<M: Machine> {
+    /// When.
+    pub time: Time,
+    /// Which node.
+    pub node: NodeId,
+    /// What.
+    pub effect: Effect<M>,
+}
+
+/// A scheduled event.
+#[derive(Debug)]
+enum Pending<M: Machine> {
+    Deliver {
+        from: NodeId,
+        from_epoch: u64,
+        to: NodeId,
+        to_epoch: u64,
+        msg: M::Msg,
+    },
+    Timer {
+        node: NodeId,
+        epoch: u64,
+        id: M::Timer,
+        generation: u64,
+    },
+    Disk {
+        node: NodeId,
+        epoch: u64,
+        op: DiskOp,
+        token: crate::DiskToken,
+    },
+}
+
+/// A queue entry ordered by time, then by the order of scheduling.
+#[derive(Debug)]
+struct Scheduled<M: Machine> {
+    at: Time,
+    seq: u64,
+    event: Pending<M>,
+}
+
+impl<M: Machine> PartialEq for Scheduled<M> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl<M: Machine> Eq for Scheduled<M> {}
+impl<M: Machine> PartialOrd for Scheduled<M> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<M: Machine> Ord for Scheduled<M> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// One node: its machine (absent while crashed), disk and persisted metadata.
+#[derive(Debug)]
+struct Slot<M: Machine> {
+    machine: Option<M>,
+    disk: VirtualDisk,
+    meta: Option<M::Meta>,
+    /// Armed timers and their generation; a fired timer whose generation is stale was
+    /// re-armed or cancelled.
+    timers: BTreeMap<M::Timer, u64>,
+    /// Bumped at every crash and restart: events of an earlier life are dropped.
+    epoch: u64,
+}
+
+/// Machines of one kind, wired together through a virtual network and virtual disks.
+#[derive(Debug)]
+pub struct Cluster<M: Machine> {
+    now: Time,
+    seq: u64,
+    timer_generation: u64,
+    nodes: BTreeMap<NodeId, Slot<M>>,
+    queue: BinaryHeap<Reverse<Scheduled<M>>>,
+    /// The network between the nodes.
+    pub net: VirtualNetwork,
+    records: Vec<Record<M>>,
+    recording: bool,
+    scratch: Vec<Effect<M>>,
+    events: u64,
+}
+
+impl<M: Machine> Default for Cluster<M> {
+    fn default() -> Self {
+        Cluster::new()
+    }
+}
+
+impl<M: Machine> Cluster<M> {
+    /// An empty cluster at time zero; links default to 100 µs one way.
+    pub fn new() -> Cluster<M> {
+        Cluster {
+            now: Time::ZERO,
+            seq: 0,
+            timer_generation: 0,
+            nodes: BTreeMap::new(),
+            queue: BinaryHeap::new(),
+            net: VirtualNetwork::new(Duration::from_micros(100)),
+            records: Vec::new(),
+            recording: true,
+            scratch: Vec::new(),
+            events: 0,
+        }
+    }
+
+    /// Adds a node with a disk of the given write latency.
+    pub fn add(&mut self, id: NodeId, machine: M, disk: VirtualDisk) {
+        self.nodes.insert(
+            id,
+            Slot {
+                machine: Some(machine),
+                disk,
+                meta: None,
+                timers: BTreeMap::new(),
+                epoch: 0,
+            },
+        );
+    }
+
+    /// The virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// Events processed so far (message deliveries, timer firings, disk completions).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Whether to keep [`Record`]s (on by default; benchmarks turn it off).
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+    }
+
+    fn slot(&self, id: NodeId) -> &Slot<M> {
+        match self.nodes.get(&id) {
+            Some(s) => s,
+            None => panic!("no node {id} in the cluster"),
+        }
+    }
+
+    fn slot_mut(&mut self, id: NodeId) -> &mut Slot<M> {
+        match self.nodes.get_mut(&id) {
+            Some(s) => s,
+            None => panic!("no node {id} in the cluster"),
+        }
+    }
+
+    /// The machine at `id`. Panics if it is crashed: tests should know.
+    pub fn node(&self, id: NodeId) -> &M {
+        match &self.slot(id).machine {
+            Some(m) => m,
+            None => panic!("node {id} is crashed"),
+        }
+    }
+
+    /// The machine at `id`, if it is running.
+    pub fn try_node(&self, id: NodeId) -> Option<&M> {
+        self.nodes.get(&id).and_then(|s| s.machine.as_ref())
+    }
+
+    /// The disk of `id`.
+    pub fn disk(&self, id: NodeId) -> &VirtualDisk {
+        &self.slot(id).disk
+    }
+
+    /// The disk of `id`, to change latencies or contents.
+    pub fn disk_mut(&mut self, id: NodeId) -> &mut VirtualDisk {
+        &mut self.slot_mut(id).disk
+    }
+
+    /// The last metadata `id` persisted.
+    pub fn persisted(&self, id: NodeId) -> Option<&M::Meta> {
+        self.slot(id).meta.as_ref()
+    }
+
+    /// Everything observable the machines emitted, in order.
+    pub fn records(&self) -> &[Record<M>] {
+        &self.records
+    }
+
+    /// Takes the records, leaving none.
+    pub fn take_records(&mut self) -> Vec<Record<M>> {
+        core::mem::take(&mut self.records)
+    }
+
+    /// The effects `id` emitted, in order.
+    pub fn effects_of(&self, id: NodeId) -> impl Iterator<Item = &Effect<M>> + '_ {
+        self.records
+            .iter()
+            .filter(move |r| r.node == id)
+            .map(|r| &r.effect)
+    }
+
+    /// The notices `id` emitted, in order.
+    pub fn notices(&self, id: NodeId) -> Vec<M::Notice> {
+        self.effects_of(id)
+            .filter_map(|e| match e {
+                Effect::Event(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The write ids `id` acknowledged, in order.
+    pub fn acked(&self, id: NodeId) -> Vec<crate::WriteId> {
+        self.effects_of(id)
+            .filter_map(|e| match e {
+                Effect::Ack(w) => Some(*w),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Delivers an operator or application command to `id` now.
+    pub fn command(&mut self, id: NodeId, cmd: M::Command) {
+        self.input(id, Input::Command(cmd));
+    }
+
+    /// Delivers a handler's answer to `id` now.
+    pub fn handler_done(&mut self, id: NodeId, reply: HandlerReply) {
+        self.input(id, Input::HandlerDone(reply));
+    }
+
+    /// Feeds any input to `id` now and carries out its effects. A crashed node ignores it.
+    pub fn input(&mut self, id: NodeId, input: Input<M>) {
+        let mut out = core::mem::take(&mut self.scratch);
+        let now = self.now;
+        if let Some(m) = self.slot_mut(id).machine.as_mut() {
+            m.handle(now, input, &mut out);
+        }
+        self.apply(id, &mut out);
+        self.scratch = out;
+    }
+
+    /// Powers `id` off: its machine, timers, unfinished disk writes and unsent messages
+    /// are gone; its disk blocks and persisted metadata stay.
+    pub fn crash(&mut self, id: NodeId) {
+        let slot = self.slot_mut(id);
+        slot.machine = None;
+        slot.timers.clear();
+        slot.epoch += 1;
+    }
+
+    /// Boots `id` again with `machine` (typically built from [`Cluster::persisted`]).
+    pub fn restart(&mut self, id: NodeId, machine: M) {
+        let slot = self.slot_mut(id);
+        slot.machine = Some(machine);
+        slot.epoch += 1;
+    }
+
+    /// Makes the disk of `id` fail every request from now on.
+    pub fn fail_disk(&mut self, id: NodeId) {
+        self.slot_mut(id).disk.failed = true;
+    }
+
+    /// Cuts the link between `a` and `b` both ways; messages in flight are lost.
+    pub fn partition(&mut self, a: NodeId, b: NodeId) {
+        self.net.set_up(a, b, false);
+    }
+
+    /// Restores the link between `a` and `b`.
+    pub fn heal(&mut self, a: NodeId, b: NodeId) {
+        self.net.set_up(a, b, true);
+    }
+
+    fn schedule(&mut self, at: Time, event: Pending<M>) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            event,
+        }));
+    }
+
+    fn apply(&mut self, id: NodeId, out: &mut Vec<Effect<M>>) {
+        for effect in out.drain(..) {
+            match effect {
+                Effect::Send { to, msg } => {
+                    let Some(at) = self.net.send(self.now, id, to) else {
+                        continue;
+                    };
+                    let from_epoch = self.slot(id).epoch;
+                    let to_epoch = self.nodes.get(&to).map_or(0, |s| s.epoch);
+                    self.schedule(
+                        at,
+                        Pending::Deliver {
+                            from: id,
+                            from_epoch,
+                            to,
+                            to_epoch,
+                            msg,
+                        },
+                    );
+                }
+                Effect::SetTimer { id: timer, after } => {
+                    self.timer_generation += 1;
+                    let generation = self.timer_generation;
+                    let slot = self.slot_mut(id);
+                    slot.timers.insert(timer, generation);
+                    let epoch = slot.epoch;
+                    self.schedule(
+                        self.now + after,
+                        Pending::Timer {
+                            node: id,
+                            epoch,
+                            id: timer,
+                            generation,
+                        },
+                    );
+                }
+                Effect::CancelTimer(timer) => {
+                    self.slot_mut(id).timers.remove(&timer);
+                }
+                Effect::Disk(req) => {
+                    let now = self.now;
+                    let slot = self.slot_mut(id);
+                    let at = slot.disk.schedule(now, &req.op);
+                    let epoch = slot.epoch;
+                    self.schedule(
+                        at,
+                        Pending::Disk {
+                            node: id,
+                            epoch,
+                            op: req.op,
+                            token: req.token,
+                        },
+                    );
+                }
+                Effect::Persist(meta) => self.slot_mut(id).meta = Some(meta),
+                other => {
+                    if self.recording {
+                        self.records.push(Record {
+                            time: self.now,
+                            node: id,
+                            effect: other,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Processes the next event; false if there is none.
+    pub fn step(&mut self) -> bool {
+        let Some(Reverse(next)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = self.now.max(next.at);
+        self.events += 1;
+        match next.event {
+            Pending::Deliver {
+                from,
+                from_epoch,
+                to,
+                to_epoch,
+                msg,
+            } => {
+                let alive = |c: &Self, n: NodeId, e: u64| {
+                    c.nodes
+                        .get(&n)
+                        .is_some_and(|s| s.epoch == e && s.machine.is_some())
+                };
+                if alive(self, from, from_epoch)
+                    && alive(self, to, to_epoch)
+                    && self.net.is_up(from, to)
+                {
+                    self.input(to, Input::Recv { from, msg });
+                }
+            }
+            Pending::Timer {
+                node,
+                epoch,
+                id,
+                generation,
+            } => {
+                let slot = self.slot_mut(node);
+                if slot.epoch == epoch && slot.timers.get(&id) == Some(&generation) {
+                    slot.timers.remove(&id);
+                    self.input(node, Input::Timer(id));
+                }
+            }
+            Pending::Disk {
+                node,
+                epoch,
+                op,
+                token,
+            } => {
+                let slot = self.slot_mut(node);
+                if slot.epoch == epoch {
+                    let result = slot.disk.complete(&op);
+                    self.input(node, Input::Disk(DiskCompletion { token, result }));
+                }
+            }
+        }
+        true
+    }
+
+    /// Runs every event up to and including `until`, then sets the clock to `until`.
+    pub fn run_until(&mut self, until: Time) {
+        while self.queue.peek().is_some_and(|Reverse(s)| s.at <= until) {
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        self.run_until(self.now + d);
+    }
+}

@@ -1,0 +1,80 @@
+//! A virtual disk: blocks in memory, a fixed latency per request, FIFO completion.
+
+use std::collections::BTreeMap;
+
+use core::time::Duration;
+
+use crate::{BlockNo, DiskError, DiskOp, Payload, Time};
+
+/// A disk that completes requests in order after a latency, and may be made to fail.
+///
+/// A write reaches the blocks only when it completes: a crash before then loses it, as a
+/// power cut loses a write still in the controller's queue.
+#[derive(Clone, Debug, Default)]
+pub struct VirtualDisk {
+    blocks: BTreeMap<BlockNo, Payload>,
+    /// Time from submission to completion of a write.
+    pub write_latency: Duration,
+    /// Time from submission to completion of a read.
+    pub read_latency: Duration,
+    /// Every request fails while set.
+    pub failed: bool,
+    busy_until: Time,
+    writes: u64,
+}
+
+impl VirtualDisk {
+    /// An empty disk with the given write latency; reads take the same.
+    pub fn new(latency: Duration) -> VirtualDisk {
+        VirtualDisk {
+            write_latency: latency,
+            read_latency: latency,
+            ..VirtualDisk::default()
+        }
+    }
+
+    /// When a request submitted at `now` completes: after its latency, and not before the
+    /// request submitted before it.
+    pub(super) fn schedule(&mut self, now: Time, op: &DiskOp) -> Time {
+        let latency = match op {
+            DiskOp::Write { .. } => self.write_latency,
+            DiskOp::Read { .. } => self.read_latency,
+        };
+        self.busy_until = self.busy_until.max(now + latency);
+        self.busy_until
+    }
+
+    /// Carries out a request at its completion time.
+    pub(super) fn complete(&mut self, op: &DiskOp) -> Result<Option<Payload>, DiskError> {
+        if self.failed {
+            return Err(DiskError::Io);
+        }
+        match op {
+            DiskOp::Write { block, data } => {
+                self.writes += 1;
+                if data.is_zeroes() {
+                    self.blocks.remove(block);
+                } else {
+                    self.blocks.insert(*block, data.clone());
+                }
+                Ok(None)
+            }
+            DiskOp::Read { block } => Ok(self.blocks.get(block).cloned()),
+        }
+    }
+
+    /// The content of `block` (`None`: zeroes).
+    pub fn block(&self, block: BlockNo) -> Option<&Payload> {
+        self.blocks.get(&block)
+    }
+
+    /// Every non-zero block.
+    pub fn blocks(&self) -> &BTreeMap<BlockNo, Payload> {
+        &self.blocks
+    }
+
+    /// Writes completed so far.
+    pub fn writes(&self) -> u64 {
+        self.writes
+    }
+}
