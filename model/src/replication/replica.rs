@@ -639,10 +639,11 @@ impl Replica {
                         w.local = if ok { LocalHalf::Done } else { LocalHalf::Failed };
                     }
                 }
+                // Answer this write first: it saw the I/O error itself.
+                self.progress(id, out);
                 if !ok {
                     self.disk_failed(out);
                 }
-                self.progress(id, out);
             }
             DiskToken::AppRead(id) => {
                 let result = done.result.map_err(|_| IoError::Disk);
@@ -728,8 +729,8 @@ impl Replica {
             let fencing = self.cfg.fencing >= FencingPolicy::ResourceOnly;
             let peer_unknown = self.peer_disk > DiskState::Outdated && !self.peer_outdated;
             if self.disk < DiskState::UpToDate {
-                let may_fence_to_uptodate =
-                    self.disk == DiskState::Consistent && fencing && peer_unknown;
+                // A Consistent disk becomes UpToDate once the peer is known outdated.
+                let may_fence_to_uptodate = self.disk == DiskState::Consistent && fencing;
                 if p.force && self.disk >= DiskState::Inconsistent {
                     forced = true;
                     self.set_disk(DiskState::UpToDate, out);

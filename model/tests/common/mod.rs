@@ -9,7 +9,7 @@ use model::replication::{
     ResourceNotice, Role, Witness, WitnessConfig,
 };
 use model::testing::{Cluster, VirtualDisk};
-use model::{Effect, NodeId, Payload, WriteId};
+use model::{Effect, HandlerReply, HandlerRequest, NodeId, Payload, WriteId};
 
 pub const A: NodeId = NodeId(0);
 pub const B: NodeId = NodeId(1);
@@ -60,9 +60,29 @@ pub fn fresh(tweak: &dyn Fn(&mut ReplicaConfig)) -> Lab {
 pub fn primary_pair(tweak: &dyn Fn(&mut ReplicaConfig)) -> Lab {
     let mut lab = fresh(tweak);
     lab.command(A, ReplicaCommand::Promote { force: true });
+    if lab
+        .effects_of(A)
+        .any(|e| matches!(e, Effect::Handler(HandlerRequest::FencePeer { .. })))
+    {
+        // With fencing on, `primary --force` on a lone node calls fence-peer first; the
+        // peer was never connected: "unreachable".
+        lab.handler_done(
+            A,
+            HandlerReply {
+                request: HandlerRequest::FencePeer { peer: B },
+                exit_code: 5,
+            },
+        );
+    }
     assert_eq!(replica(&lab, A).role(), Role::Primary, "forced promotion");
     connect_both(&mut lab);
-    lab.run_for(Duration::from_secs(2));
+    // The initial full sync; slow resync rates take a while.
+    for _ in 0..300 {
+        lab.run_for(Duration::from_secs(1));
+        if replica(&lab, A).conn() == ConnState::Connected {
+            break;
+        }
+    }
     assert_eq!(replica(&lab, A).conn(), ConnState::Connected);
     assert_eq!(replica(&lab, B).conn(), ConnState::Connected);
     assert_eq!(replica(&lab, B).disk(), DiskState::UpToDate);
@@ -144,4 +164,16 @@ pub fn reboot(lab: &mut Lab, n: NodeId, tweak: &dyn Fn(&mut ReplicaConfig)) {
 /// Both disks hold the same blocks.
 pub fn assert_identical(lab: &Lab) {
     assert_eq!(lab.disk(A).blocks(), lab.disk(B).blocks(), "disks differ");
+}
+
+/// Runs in 10 ms steps until `cond` holds or `max` has passed; whether it held.
+pub fn wait_for(lab: &mut Lab, max: Duration, cond: impl Fn(&Lab) -> bool) -> bool {
+    let end = lab.now() + max;
+    while lab.now() < end {
+        if cond(lab) {
+            return true;
+        }
+        lab.run_for(Duration::from_millis(10));
+    }
+    cond(lab)
 }
