@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::handshake::HandshakeParams;
 use super::uuid::GenerationIds;
 use super::{DiskState, Role};
-use crate::{BlockNo, Payload, WriteId};
+use crate::{BlockNo, NodeId, Payload, WriteId};
 
 /// Names one replication connection: the initiator's boot count and attempt number.
 ///
@@ -64,16 +64,27 @@ pub enum ReplicaMsg {
         role: Role,
         /// The sender's current UUID.
         current: u64,
+        /// The sender's peer.
+        peer: NodeId,
+        /// The sender is connected to its peer and the peer is UpToDate: whatever the
+        /// witness recorded against the peer is void.
+        peer_in_sync: bool,
         /// The sender wants to be promoted and asks for the witness' consent.
         want_promote: bool,
+        /// The sender, a Primary that lost its peer, asks the witness to record the
+        /// peer as Outdated before it completes any more writes.
+        outdate_peer: bool,
     },
     /// From the witness.
     QuorumPong {
         /// The witness counts itself as a vote for the receiver.
         vote: bool,
         /// The witness consents to the receiver's promotion (no other Primary is known to
-        /// it, and it backs no other node).
+        /// it, it backs no other node, and it has not recorded the receiver as Outdated).
         promote_ok: bool,
+        /// The witness has recorded the receiver's peer as Outdated (answers
+        /// `outdate_peer`).
+        peer_outdated: bool,
     },
 }
 
@@ -109,6 +120,9 @@ pub enum ConnMsg {
     SyncUuid {
         /// The UUID.
         uuid: u64,
+        /// Whole-device resync; tells a target that did not expect a resync (the source
+        /// was just forced UpToDate) which blocks to mark.
+        full: bool,
     },
     /// One resynced block (`P_RS_DATA_REPLY`).
     SyncData {

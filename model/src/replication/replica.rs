@@ -159,6 +159,10 @@ struct WitnessLink {
     up: bool,
     vote: bool,
     outstanding: bool,
+    /// A Primary that lost its peer waits, I/O frozen, until the witness has recorded
+    /// the peer as Outdated (DRBD 9 outdates an unreachable peer through the remaining
+    /// nodes before it goes on writing).
+    outdating_peer: bool,
 }
 
 /// A DRBD-like replica of one resource on one node.
@@ -198,6 +202,8 @@ pub struct Replica {
     /// A new current UUID is due once I/O resumes (`NEW_CUR_UUID`).
     new_cur_uuid_pending: bool,
     fence_running: bool,
+    /// I/O was frozen when last reported.
+    io_frozen: bool,
 
     resync: Resync,
     promote: Option<PendingPromote>,
@@ -275,6 +281,7 @@ impl Replica {
             susp_fen: false,
             new_cur_uuid_pending: false,
             fence_running: false,
+            io_frozen: false,
             resync: Resync::default(),
             promote: None,
             witness: WitnessLink::default(),
@@ -320,7 +327,7 @@ impl Replica {
     }
     /// Whether application I/O is frozen.
     pub fn io_suspended(&self) -> bool {
-        self.susp_fen || self.suspended_for_quorum()
+        self.susp_fen || self.witness.outdating_peer || self.suspended_for_quorum()
     }
     /// Application writes not yet finished on every disk they go to.
     pub fn writes_in_flight(&self) -> usize {
@@ -566,11 +573,14 @@ impl Replica {
         self.progress_all(out);
     }
 
-    /// Resumes frozen I/O if nothing freezes it any more.
-    fn maybe_resume(&mut self, was_suspended: bool, out: &mut Out) {
+    /// Reports a change between frozen and flowing I/O; on resume, completes what
+    /// waited and starts the writes that queued.
+    fn sync_io(&mut self, out: &mut Out) {
+        let was_suspended = self.io_frozen;
         let now_suspended = self.io_suspended();
+        self.io_frozen = now_suspended;
         if was_suspended && !now_suspended {
-            if self.new_cur_uuid_pending && !self.susp_fen {
+            if self.new_cur_uuid_pending {
                 self.new_cur_uuid_pending = false;
                 if self.role == Role::Primary {
                     self.new_current_uuid(out);
@@ -710,7 +720,12 @@ impl Replica {
             if self.peer_role == PeerRole::Primary && !self.cfg.allow_two_primaries {
                 return self.refuse_promote(PromoteRefused::PeerIsPrimary, out);
             }
-            if self.disk < DiskState::UpToDate {
+            // `primary --force` on a connected pair whose peer has no better data: the
+            // initial sync after `create-md`.
+            let force_disk = p.force
+                && self.disk >= DiskState::Inconsistent
+                && self.peer_disk <= DiskState::Inconsistent;
+            if self.disk < DiskState::UpToDate && !force_disk {
                 return self.refuse_promote(PromoteRefused::NoUpToDateDisk(self.disk), out);
             }
             if !p.peer_granted {
@@ -718,6 +733,10 @@ impl Replica {
                 self.promote = Some(p);
                 self.send_conn(session, ConnMsg::PromoteRequest, out);
                 return;
+            }
+            if self.disk < DiskState::UpToDate {
+                forced = true;
+                self.set_disk(DiskState::UpToDate, out);
             }
         } else {
             if self.cfg.witness.is_some() && !p.witness_granted {
@@ -763,7 +782,6 @@ impl Replica {
 
     fn become_primary(&mut self, forced: bool, out: &mut Out) {
         self.promote = None;
-        let was_suspended = self.io_suspended();
         self.role = Role::Primary;
         let unmirrored = !self.conn.is_connected() || self.peer_disk <= DiskState::Failed;
         if (unmirrored && self.uuids.bitmap == 0) || forced {
@@ -778,7 +796,13 @@ impl Replica {
         if self.cfg.witness.is_some() {
             self.ping_witness(false, out);
         }
-        self.maybe_resume(was_suspended, out);
+        self.sync_io(out);
+        if forced && self.conn == ConnState::Connected && self.peer_disk == DiskState::Inconsistent
+        {
+            if let Some(session) = self.session {
+                self.start_sync_source(session, true, &Bitmap::new(), out);
+            }
+        }
     }
 
     fn demote(&mut self, out: &mut Out) {
@@ -788,9 +812,11 @@ impl Replica {
         self.fail_unanswered(IoError::NotPrimary, out);
         self.role = Role::Secondary;
         self.susp_fen = false;
+        self.witness.outdating_peer = false;
         self.new_cur_uuid_pending = false;
         self.uuids.current &= !1;
         out.push(Effect::Event(ReplicaNotice::Role(Role::Secondary)));
+        self.sync_io(out);
         self.persist(out);
         if let Some(session) = self.session {
             self.send_state(session, out);
@@ -822,7 +848,6 @@ impl Replica {
     /// `conn_try_outdate_peer`: acts on the `fence-peer` exit code.
     fn fence_peer_done(&mut self, exit: u8, out: &mut Out) {
         self.fence_running = false;
-        let was_suspended = self.io_suspended();
         if !self.conn.is_connected() {
             let outdated = match exit {
                 3 => Some(DiskState::Inconsistent),
@@ -843,7 +868,7 @@ impl Replica {
                 self.persist(out);
             }
         }
-        self.maybe_resume(was_suspended, out);
+        self.sync_io(out);
         if let Some(mut p) = self.promote {
             if p.waiting == PromoteWait::FencePeer {
                 p.fence_exit = Some(exit);
@@ -918,7 +943,6 @@ impl Replica {
             }
             return;
         }
-        let was_suspended = self.io_suspended();
         // "Lost contact to peer's copy of the data" (src: `drbd_state.c`
         // `after_state_ch`): a usable peer disk.
         let had_peer_data = self.peer_disk >= DiskState::Inconsistent
@@ -952,8 +976,12 @@ impl Replica {
             if self.cfg.fencing == FencingPolicy::ResourceAndStonith {
                 self.susp_fen = true;
             }
+            if self.cfg.witness.is_some() {
+                self.witness.outdating_peer = true;
+                self.ping_witness(false, out);
+            }
             if had_peer_data && self.uuids.bitmap == 0 && self.disk >= DiskState::UpToDate {
-                if self.susp_fen {
+                if self.io_suspended() {
                     self.new_cur_uuid_pending = true;
                 } else {
                     self.new_current_uuid(out);
@@ -965,7 +993,7 @@ impl Replica {
         }
         self.update_quorum(out);
         self.persist(out);
-        self.maybe_resume(was_suspended, out);
+        self.sync_io(out);
         self.progress_all(out);
         if next == ConnState::Connecting && self.initiator() {
             self.send_hello(out);
@@ -1056,11 +1084,11 @@ impl Replica {
             self.persist(out);
             return;
         }
-        let was_suspended = self.io_suspended();
         self.session = Some(session);
         self.discard_my_data = false;
         self.ping_outstanding = false;
         self.susp_fen = false;
+        self.witness.outdating_peer = false;
         self.peer_outdated = false;
         self.resync = Resync::default();
         out.push(Effect::SetTimer {
@@ -1082,45 +1110,18 @@ impl Replica {
                 self.set_conn(ConnState::Connected, out);
             }
             Outcome::SyncSource { full } => {
-                self.take_sync_bitmap(full, &peer.bitmap);
-                let next_bitmap_uuid =
-                    if self.uuids.bitmap != 0 && self.uuids.bitmap != UUID_JUST_CREATED {
-                        (self.uuids.bitmap & !1).wrapping_add(UUID_NEW_BM_OFFSET)
-                    } else {
-                        self.uuid_counter += 1;
-                        fresh_uuid(self.cfg.me, self.uuid_counter)
-                    };
-                self.uuids.set_bitmap(next_bitmap_uuid);
-                self.send_conn(
-                    session,
-                    ConnMsg::SyncUuid {
-                        uuid: next_bitmap_uuid,
-                    },
-                    out,
-                );
-                self.set_peer(peer.role.into(), DiskState::Inconsistent, out);
-                self.set_conn(ConnState::SyncSource, out);
-                out.push(Effect::Event(ReplicaNotice::SyncStarted {
-                    source: true,
-                    blocks: self.bitmap.count(),
-                }));
-                self.resync_step(out);
+                self.set_peer(peer.role.into(), peer_disk, out);
+                self.start_sync_source(session, full, &peer.bitmap, out);
             }
             Outcome::SyncTarget { full } => {
-                self.take_sync_bitmap(full, &peer.bitmap);
-                self.set_disk(DiskState::Inconsistent, out);
                 self.set_peer(peer.role.into(), peer_disk.max(DiskState::UpToDate), out);
-                self.set_conn(ConnState::SyncTarget, out);
-                out.push(Effect::Event(ReplicaNotice::SyncStarted {
-                    source: false,
-                    blocks: self.bitmap.count(),
-                }));
+                self.start_sync_target(full, &peer.bitmap, out);
             }
             Outcome::Disconnect(_) => {}
         }
         self.update_quorum(out);
         self.persist(out);
-        self.maybe_resume(was_suspended, out);
+        self.sync_io(out);
         if self.promote.is_some_and(|p| p.waiting == PromoteWait::FencePeer) {
             // Connected again: the peer's state is known; decide afresh.
             if let Some(p) = self.promote.as_mut() {
@@ -1130,12 +1131,59 @@ impl Replica {
         }
     }
 
-    fn take_sync_bitmap(&mut self, full: bool, peer: &super::bitmap::Bitmap) {
+    fn take_sync_bitmap(&mut self, full: bool, peer: &Bitmap) {
         if full {
             self.bitmap = Bitmap::full(self.cfg.blocks);
         } else {
             self.bitmap.union_with(peer);
         }
+    }
+
+    /// Resync start on the source (src: UG84 internals, `drbd_gen_and_send_sync_uuid`):
+    /// the bitmap UUID rotates into the history and a new one, which becomes the
+    /// target's current UUID, is sent.
+    fn start_sync_source(
+        &mut self,
+        session: SessionId,
+        full: bool,
+        peer_bitmap: &Bitmap,
+        out: &mut Out,
+    ) {
+        self.take_sync_bitmap(full, peer_bitmap);
+        let next_bitmap_uuid = if self.uuids.bitmap != 0 && self.uuids.bitmap != UUID_JUST_CREATED
+        {
+            (self.uuids.bitmap & !1).wrapping_add(UUID_NEW_BM_OFFSET)
+        } else {
+            self.uuid_counter += 1;
+            fresh_uuid(self.cfg.me, self.uuid_counter)
+        };
+        self.uuids.set_bitmap(next_bitmap_uuid);
+        self.send_conn(
+            session,
+            ConnMsg::SyncUuid {
+                uuid: next_bitmap_uuid,
+                full,
+            },
+            out,
+        );
+        self.set_peer(self.peer_role, DiskState::Inconsistent, out);
+        self.set_conn(ConnState::SyncSource, out);
+        out.push(Effect::Event(ReplicaNotice::SyncStarted {
+            source: true,
+            blocks: self.bitmap.count(),
+        }));
+        self.persist(out);
+        self.resync_step(out);
+    }
+
+    fn start_sync_target(&mut self, full: bool, peer_bitmap: &Bitmap, out: &mut Out) {
+        self.take_sync_bitmap(full, peer_bitmap);
+        self.set_disk(DiskState::Inconsistent, out);
+        self.set_conn(ConnState::SyncTarget, out);
+        out.push(Effect::Event(ReplicaNotice::SyncStarted {
+            source: false,
+            blocks: self.bitmap.count(),
+        }));
     }
 
     fn on_conn(&mut self, session: SessionId, msg: ConnMsg, out: &mut Out) {
@@ -1164,7 +1212,11 @@ impl Replica {
             ConnMsg::RecvAck { write } => self.remote_progress(write, RemoteHalf::Received, out),
             ConnMsg::WriteAck { write } => self.remote_progress(write, RemoteHalf::Written, out),
             ConnMsg::NegAck { write } => self.remote_progress(write, RemoteHalf::Lost, out),
-            ConnMsg::SyncUuid { uuid } => {
+            ConnMsg::SyncUuid { uuid, full } => {
+                if self.conn == ConnState::Connected && self.role == Role::Secondary {
+                    // A resync the peer started on its own (after `primary --force`).
+                    self.start_sync_target(full, &Bitmap::new(), out);
+                }
                 if self.conn.is_sync_target() {
                     self.uuids.current = uuid & !1 | u64::from(self.role == Role::Primary);
                     self.uuids.bitmap = 0;
@@ -1393,13 +1445,12 @@ impl Replica {
         if has == self.quorum {
             return;
         }
-        let was_suspended = self.io_suspended();
         self.quorum = has;
         out.push(Effect::Event(ReplicaNotice::Quorum(has)));
         if !has && self.role == Role::Primary && self.cfg.on_no_quorum == OnNoQuorum::IoError {
             self.fail_unanswered(IoError::NoQuorum, out);
         }
-        self.maybe_resume(was_suspended, out);
+        self.sync_io(out);
     }
 
     fn ping_witness(&mut self, want_promote: bool, out: &mut Out) {
@@ -1411,7 +1462,10 @@ impl Replica {
             msg: ReplicaMsg::QuorumPing {
                 role: self.role,
                 current: self.uuids.current & !1,
+                peer: self.cfg.peer,
+                peer_in_sync: self.conn.is_connected() && self.peer_disk == DiskState::UpToDate,
                 want_promote,
+                outdate_peer: self.witness.outdating_peer,
             },
         });
         if !self.witness.outstanding {
@@ -1443,15 +1497,29 @@ impl Replica {
         }
     }
 
-    fn on_pong(&mut self, from: NodeId, vote: bool, promote_ok: bool, out: &mut Out) {
+    fn on_pong(
+        &mut self,
+        from: NodeId,
+        vote: bool,
+        promote_ok: bool,
+        peer_outdated: bool,
+        out: &mut Out,
+    ) {
         self.witness.outstanding = false;
         out.push(Effect::CancelTimer(ReplicaTimer::WitnessTimeout));
         if !self.witness.up {
             self.witness.up = true;
             out.push(Effect::Event(ReplicaNotice::Witness(from, true)));
         }
+        if self.witness.outdating_peer && peer_outdated && !self.conn.is_connected() {
+            self.witness.outdating_peer = false;
+            self.peer_outdated = true;
+            self.set_peer(PeerRole::Unknown, DiskState::Outdated, out);
+            self.persist(out);
+        }
         self.witness.vote = vote;
         self.update_quorum(out);
+        self.sync_io(out);
         if let Some(mut p) = self.promote {
             if p.waiting == PromoteWait::Witness {
                 if promote_ok {
@@ -1506,8 +1574,13 @@ impl Machine for Replica {
             Input::HandlerDone(_) => {}
             Input::Recv { from, msg } => {
                 if Some(from) == self.cfg.witness {
-                    if let ReplicaMsg::QuorumPong { vote, promote_ok } = msg {
-                        self.on_pong(from, vote, promote_ok, out);
+                    if let ReplicaMsg::QuorumPong {
+                        vote,
+                        promote_ok,
+                        peer_outdated,
+                    } = msg
+                    {
+                        self.on_pong(from, vote, promote_ok, peer_outdated, out);
                     }
                     return;
                 }

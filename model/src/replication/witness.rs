@@ -6,13 +6,18 @@
 //! promoted with the witness' consent (src: UG9 "Quorum", "Using a diskless node as a
 //! tiebreaker"; DRBD 9 reaches the same by cluster-wide two-phase state changes).
 //!
+//! A Primary that loses its peer but keeps the witness has the witness record the peer
+//! as Outdated before it completes another write, and the witness refuses to let an
+//! Outdated node be promoted; so writes acknowledged by one side alone can never be
+//! missing on a node promoted later.
+//!
 //! The witness' view of who is present is a lease: it forgets a node that has not pinged
 //! for [`WitnessConfig::expiry`], which is longer than the time a node keeps counting the
 //! witness' vote without an answer (`ping-int` + `ping-timeout`). The safety of consent
 //! therefore rests on message delays staying below `ping-int`; `docs/architecture.md`
 //! says more.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
 use core::time::Duration;
@@ -62,6 +67,8 @@ pub enum WitnessNotice {
     Backs(Option<NodeId>),
     /// A node became present or absent.
     Present(NodeId, bool),
+    /// The backed Primary had this node recorded as Outdated.
+    Outdated(NodeId),
 }
 
 /// A diskless tie-breaker node.
@@ -71,6 +78,8 @@ pub struct Witness {
     nodes: BTreeMap<NodeId, NodeView>,
     /// The Primary the witness votes for; volatile, like a diskless node's state.
     backs: Option<NodeId>,
+    /// Nodes the backed Primary had the witness record as Outdated.
+    outdated: BTreeSet<NodeId>,
 }
 
 impl Witness {
@@ -80,12 +89,18 @@ impl Witness {
             cfg,
             nodes: BTreeMap::new(),
             backs: None,
+            outdated: BTreeSet::new(),
         }
     }
 
     /// The Primary the witness backs.
     pub fn backs(&self) -> Option<NodeId> {
         self.backs
+    }
+
+    /// Whether the witness has recorded `node` as Outdated.
+    pub fn is_outdated(&self, node: NodeId) -> bool {
+        self.outdated.contains(&node)
     }
 
     fn present(&self, node: NodeId) -> bool {
@@ -111,9 +126,15 @@ impl Machine for Witness {
         match input {
             Input::Recv {
                 from,
-                msg: ReplicaMsg::QuorumPing {
-                    role, want_promote, ..
-                },
+                msg:
+                    ReplicaMsg::QuorumPing {
+                        role,
+                        peer,
+                        peer_in_sync,
+                        want_promote,
+                        outdate_peer,
+                        ..
+                    },
             } => {
                 if !self.present(from) {
                     out.push(Effect::Event(WitnessNotice::Present(from, true)));
@@ -138,19 +159,34 @@ impl Machine for Witness {
                         self.backs == Some(from)
                     }
                 };
+                let backed = self.backs == Some(from);
+                if backed && peer_in_sync {
+                    self.outdated.remove(&peer);
+                }
+                let peer_outdated = backed && outdate_peer;
+                if peer_outdated && self.outdated.insert(peer) {
+                    out.push(Effect::Event(WitnessNotice::Outdated(peer)));
+                }
                 let other_primary = self
                     .nodes
                     .iter()
                     .any(|(&n, v)| n != from && v.present && v.role == Role::Primary);
                 let backed_elsewhere = self.backs.is_some_and(|b| b != from && self.present(b));
-                let promote_ok =
-                    want_promote && role == Role::Secondary && !other_primary && !backed_elsewhere;
+                let promote_ok = want_promote
+                    && role == Role::Secondary
+                    && !other_primary
+                    && !backed_elsewhere
+                    && !self.outdated.contains(&from);
                 if promote_ok {
                     self.set_backs(Some(from), out);
                 }
                 out.push(Effect::Send {
                     to: from,
-                    msg: ReplicaMsg::QuorumPong { vote, promote_ok },
+                    msg: ReplicaMsg::QuorumPong {
+                        vote,
+                        promote_ok,
+                        peer_outdated,
+                    },
                 });
             }
             Input::Recv { .. } | Input::Disk(_) | Input::HandlerDone(_) => {}

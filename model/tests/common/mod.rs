@@ -9,7 +9,7 @@ use model::replication::{
     ResourceNotice, Role, Witness, WitnessConfig,
 };
 use model::testing::{Cluster, VirtualDisk};
-use model::{Effect, HandlerReply, HandlerRequest, NodeId, Payload, WriteId};
+use model::{Effect, NodeId, Payload, WriteId};
 
 pub const A: NodeId = NodeId(0);
 pub const B: NodeId = NodeId(1);
@@ -59,23 +59,13 @@ pub fn fresh(tweak: &dyn Fn(&mut ReplicaConfig)) -> Lab {
 /// `create-md`, `primary --force` on A and `connect` on both.
 pub fn primary_pair(tweak: &dyn Fn(&mut ReplicaConfig)) -> Lab {
     let mut lab = fresh(tweak);
-    lab.command(A, ReplicaCommand::Promote { force: true });
-    if lab
-        .effects_of(A)
-        .any(|e| matches!(e, Effect::Handler(HandlerRequest::FencePeer { .. })))
-    {
-        // With fencing on, `primary --force` on a lone node calls fence-peer first; the
-        // peer was never connected: "unreachable".
-        lab.handler_done(
-            A,
-            HandlerReply {
-                request: HandlerRequest::FencePeer { peer: B },
-                exit_code: 5,
-            },
-        );
-    }
-    assert_eq!(replica(&lab, A).role(), Role::Primary, "forced promotion");
     connect_both(&mut lab);
+    lab.run_for(Duration::from_secs(1));
+    assert_eq!(replica(&lab, A).conn(), ConnState::Connected, "fresh pair connects");
+    assert_eq!(replica(&lab, A).disk(), DiskState::Inconsistent);
+    lab.command(A, ReplicaCommand::Promote { force: true });
+    lab.run_for(Duration::from_millis(10));
+    assert_eq!(replica(&lab, A).role(), Role::Primary, "forced promotion");
     // The initial full sync; slow resync rates take a while.
     for _ in 0..300 {
         lab.run_for(Duration::from_secs(1));
