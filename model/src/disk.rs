@@ -40,7 +40,9 @@ impl Payload {
 
     /// The value of an 8-byte payload made by [`Payload::from_u64`], or `None` for any other.
     pub fn as_u64(&self) -> Option<u64> {
-        <[u8; 8]>::try_from(&self.0[..]).ok().map(u64::from_le_bytes)
+        <[u8; 8]>::try_from(&self.0[..])
+            .ok()
+            .map(u64::from_le_bytes)
     }
 
     /// The bytes.
@@ -69,9 +71,7 @@ impl fmt::Debug for Payload {
 }
 
 /// What a disk request is for; echoed back in its [`DiskCompletion`].
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DiskToken {
     /// The local half of an application write.
     AppWrite(WriteId),

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 /// [`crate::Effect::Ack`] or fails it with [`crate::Effect::WriteFailed`].
 ///
 /// The application chooses write ids and must not reuse one while it is outstanding.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct WriteId(pub u64);
 
 impl fmt::Display for WriteId {
@@ -20,9 +18,7 @@ impl fmt::Display for WriteId {
 }
 
 /// The application's name for one read, answered with [`crate::Effect::ReadDone`].
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ReadId(pub u64);
 
 /// Why an application request failed; what the block device would return as `EIO`.

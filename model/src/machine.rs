@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    DiskCompletion, DiskRequest, HandlerReply, HandlerRequest, IoError, NodeId, Payload,
-    ReadId, Time, WriteId,
+    DiskCompletion, DiskRequest, HandlerReply, HandlerRequest, IoError, NodeId, Payload, ReadId,
+    Time, WriteId,
 };
 
 /// A protocol participant: a deterministic state machine.
@@ -40,7 +40,7 @@ pub trait Machine: Clone + Eq + Hash + Debug {
 
 /// Something that happens to a machine.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Input<M: Machine + ?Sized> {
+pub enum Input<M: Machine> {
     /// A message arrived.
     Recv {
         /// Its sender.
@@ -60,7 +60,7 @@ pub enum Input<M: Machine + ?Sized> {
 
 /// Something a machine wants done; the driver does it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Effect<M: Machine + ?Sized> {
+pub enum Effect<M: Machine> {
     /// Send a message. Delivery is best effort and FIFO per pair of nodes (like a TCP
     /// connection): a message may be lost, but not overtaken by a later one.
     Send {

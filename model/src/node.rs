@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Nodes print as letters (`a`, `b`, `c`, ...) because counterexamples and traces are read
 /// by people; past `z` they print as `n26`, `n27`, ...
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NodeId(pub u16);
 
 impl fmt::Display for NodeId {

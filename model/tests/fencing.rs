@@ -103,7 +103,11 @@ fn promote_b_with_fence_answer(exit: u8, force: bool) -> Lab {
     lab.partition(A, B);
     detect_loss(&mut lab);
     lab.command(B, ReplicaCommand::Promote { force });
-    assert_eq!(replica(&lab, B).role(), Role::Secondary, "waits for fence-peer");
+    assert_eq!(
+        replica(&lab, B).role(),
+        Role::Secondary,
+        "waits for fence-peer"
+    );
     assert_eq!(fence_requests(&lab, B), 1);
     answer(&mut lab, B, exit);
     lab

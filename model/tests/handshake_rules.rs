@@ -4,13 +4,13 @@
 //! decides, and checks the verdict from both sides: the peer must reach the mirrored
 //! verdict under the mirrored rule, or the two nodes would disagree on the sync direction.
 
+use model::NodeId;
 use model::replication::bitmap::Bitmap;
 use model::replication::handshake::{HandshakeParams, HandshakeRefusal, Outcome, decide};
 use model::replication::uuid::{
     GenerationIds, UUID_JUST_CREATED, UUID_NEW_BM_OFFSET, UuidView, compare,
 };
 use model::replication::{DiskState, ReplicaConfig, Role};
-use model::NodeId;
 
 const C: u64 = 0xC0_0000;
 const P: u64 = 0x50_0000;
@@ -103,9 +103,30 @@ fn rows() -> Vec<Row> {
             -1,
             36,
         ),
-        row("40 equal, nobody crashed as Primary: no sync", eq, eq, 40, 0, 40),
-        row("40 I crashed as Primary: I am source", crashed(eq), eq, 40, 1, 40),
-        row("40 peer crashed as Primary: I am target", eq, crashed(eq), 40, -1, 40),
+        row(
+            "40 equal, nobody crashed as Primary: no sync",
+            eq,
+            eq,
+            40,
+            0,
+            40,
+        ),
+        row(
+            "40 I crashed as Primary: I am source",
+            crashed(eq),
+            eq,
+            40,
+            1,
+            40,
+        ),
+        row(
+            "40 peer crashed as Primary: I am target",
+            eq,
+            crashed(eq),
+            40,
+            -1,
+            40,
+        ),
         row(
             "40 both crashed as Primary, no RESOLVE_CONFLICTS: source",
             crashed(eq),
@@ -257,7 +278,10 @@ fn rules_34_and_71_correct_the_deciding_nodes_own_identifiers() {
         false,
     );
     assert_eq!(r71.corrected_self, Some(ids(P, C, H1, H1)));
-    assert_eq!(compare(&view(ids(C, M, H1, H2)), &view(ids(C, 0, X, Y)), false).corrected_self, None);
+    assert_eq!(
+        compare(&view(ids(C, M, H1, H2)), &view(ids(C, 0, X, Y)), false).corrected_self,
+        None
+    );
 }
 
 #[test]
@@ -291,8 +315,18 @@ fn the_handshake_refuses_what_drbd_refuses() {
         Outcome::Disconnect(HandshakeRefusal::UnrelatedData)
     );
     // The UUIDs say I am source, but my disk is Inconsistent and the peer's is too.
-    let me = params(0, ids(P, C, H1, H2), DiskState::Inconsistent, Role::Secondary);
-    let peer = params(1, ids(C, 0, H1, H2), DiskState::Inconsistent, Role::Secondary);
+    let me = params(
+        0,
+        ids(P, C, H1, H2),
+        DiskState::Inconsistent,
+        Role::Secondary,
+    );
+    let peer = params(
+        1,
+        ids(C, 0, H1, H2),
+        DiskState::Inconsistent,
+        Role::Secondary,
+    );
     assert_eq!(
         decide(&cfg, &me, &peer, false).outcome,
         Outcome::Disconnect(HandshakeRefusal::SourceIsInconsistent)
@@ -310,7 +344,12 @@ fn the_handshake_refuses_what_drbd_refuses() {
 fn disk_states_override_the_uuids_as_drbd_does() {
     let cfg = ReplicaConfig::new(NodeId(0), NodeId(1), 16);
     // Equal UUIDs, but my disk is Inconsistent and the peer's is not: become target.
-    let me = params(0, ids(C, 0, H1, H2), DiskState::Inconsistent, Role::Secondary);
+    let me = params(
+        0,
+        ids(C, 0, H1, H2),
+        DiskState::Inconsistent,
+        Role::Secondary,
+    );
     let peer = params(1, ids(C, 0, H1, H2), DiskState::UpToDate, Role::Secondary);
     assert_eq!(
         decide(&cfg, &me, &peer, true).outcome,
@@ -321,7 +360,12 @@ fn disk_states_override_the_uuids_as_drbd_does() {
         Outcome::SyncSource { full: false }
     );
     // A full-sync verdict stays full.
-    let me = params(0, ids(C, 0, H1, H2), DiskState::Inconsistent, Role::Secondary);
+    let me = params(
+        0,
+        ids(C, 0, H1, H2),
+        DiskState::Inconsistent,
+        Role::Secondary,
+    );
     let peer = params(1, ids(P, X, Y, C), DiskState::UpToDate, Role::Secondary);
     assert_eq!(
         decide(&cfg, &me, &peer, true).outcome,

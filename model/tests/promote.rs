@@ -81,8 +81,10 @@ fn refused_while_sync_target() {
         write(&mut lab, A, i, i);
     }
     lab.heal(A, B);
-    assert!(wait_for(&mut lab, Duration::from_secs(11), |l| replica(l, B)
-        .conn()
+    assert!(wait_for(&mut lab, Duration::from_secs(11), |l| replica(
+        l, B
+    )
+    .conn()
         == ConnState::SyncTarget));
     lab.command(A, ReplicaCommand::Demote);
     lab.run_for(Duration::from_millis(20));

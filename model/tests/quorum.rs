@@ -72,7 +72,10 @@ fn with_a_witness_the_primary_keeps_quorum_when_only_the_peer_is_lost() {
     lab.partition(A, B);
     detect_loss(&mut lab);
     assert!(replica(&lab, A).has_quorum());
-    assert!(replica(&lab, B).has_quorum(), "B has the witness' vote as a Secondary");
+    assert!(
+        replica(&lab, B).has_quorum(),
+        "B has the witness' vote as a Secondary"
+    );
     write(&mut lab, A, 1, 5);
     lab.run_for(Duration::from_millis(20));
     assert_eq!(lab.acked(A), vec![WriteId(1)]);
@@ -110,7 +113,11 @@ fn with_a_witness_an_isolated_primary_freezes_and_the_peer_takes_over_without_sp
     lab.run_for(Duration::from_secs(25));
     assert_eq!(replica(&lab, A).role(), Role::Primary);
     assert!(!replica(&lab, A).has_quorum());
-    assert_eq!(lab.acked(A), vec![], "the stale Primary acknowledges nothing");
+    assert_eq!(
+        lab.acked(A),
+        vec![],
+        "the stale Primary acknowledges nothing"
+    );
 }
 
 #[test]
@@ -137,7 +144,10 @@ fn a_peer_outdated_through_the_witness_stays_unpromotable_after_the_primary_dies
     lab.partition(A, B);
     detect_loss(&mut lab);
     assert!(witness(&lab).is_outdated(B));
-    assert_eq!(replica(&lab, A).peer_disk(), model::replication::DiskState::Outdated);
+    assert_eq!(
+        replica(&lab, A).peer_disk(),
+        model::replication::DiskState::Outdated
+    );
     // A acknowledges writes B does not have...
     write(&mut lab, A, 1, 5);
     lab.run_for(Duration::from_millis(20));

@@ -151,7 +151,11 @@ fn pause_and_resume_sync() {
     assert_eq!(replica(&lab, B).conn(), ConnState::PausedSyncT);
     let left = replica(&lab, A).bitmap().count();
     lab.run_for(Duration::from_secs(3));
-    assert_eq!(replica(&lab, A).bitmap().count(), left, "paused means paused");
+    assert_eq!(
+        replica(&lab, A).bitmap().count(),
+        left,
+        "paused means paused"
+    );
     lab.command(B, ReplicaCommand::ResumeSync);
     lab.run_for(Duration::from_secs(3));
     assert_eq!(replica(&lab, A).conn(), ConnState::Connected);
@@ -184,5 +188,3 @@ fn a_crashed_primary_resyncs_its_activity_log_to_the_peer() {
     assert_identical(&lab);
     assert!(!replica(&lab, A).crashed_primary());
 }
-
-

@@ -60,7 +60,11 @@ fn no_ack_precedes_its_point_even_when_the_local_disk_is_slowest() {
         let t0 = lab.now();
         write(&mut lab, A, 1, 3);
         lab.run_for(Duration::from_millis(49));
-        assert_eq!(lab.acked(A), vec![], "{protocol:?} acked before the local write");
+        assert_eq!(
+            lab.acked(A),
+            vec![],
+            "{protocol:?} acked before the local write"
+        );
         lab.run_for(Duration::from_millis(2));
         assert_eq!(ack_time(&lab, A, 1), Some(t0 + Duration::from_millis(50)));
     }

@@ -165,7 +165,11 @@ impl ActivityLog {
         self.active.insert(extent, 1);
         self.order.push_back(extent);
         if self.order.len() > self.capacity {
-            if let Some(pos) = self.order.iter().position(|e| self.active.get(e) == Some(&0)) {
+            if let Some(pos) = self
+                .order
+                .iter()
+                .position(|e| self.active.get(e) == Some(&0))
+            {
                 if let Some(idle) = self.order.remove(pos) {
                     self.active.remove(&idle);
                 }
@@ -219,7 +223,10 @@ mod tests {
         other.set_range(9, 12);
         b.union_with(&other);
         assert_eq!(b.count(), 13);
-        assert_eq!(b.iter().collect::<Vec<_>>(), (0..12).chain([20]).collect::<Vec<_>>());
+        assert_eq!(
+            b.iter().collect::<Vec<_>>(),
+            (0..12).chain([20]).collect::<Vec<_>>()
+        );
     }
 
     #[test]

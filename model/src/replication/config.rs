@@ -318,7 +318,12 @@ mod tests {
     fn every_refused_combination_names_its_field() {
         let mut c = cfg();
         c.peer = c.me;
-        assert!(c.validate().unwrap_err().to_string().starts_with("peer:"));
+        assert!(
+            c.validate()
+                .expect_err("peer is self")
+                .to_string()
+                .starts_with("peer:")
+        );
 
         let mut c = cfg();
         c.witness = Some(NodeId(2));
@@ -329,11 +334,17 @@ mod tests {
         let mut c = cfg();
         c.allow_two_primaries = true;
         c.protocol = Protocol::A;
-        assert_eq!(c.validate(), Err(ConfigError::DualPrimaryNeedsProtocolC(Protocol::A)));
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::DualPrimaryNeedsProtocolC(Protocol::A))
+        );
 
         let mut c = cfg();
         c.after_sb_0pri = AfterSb0Pri::DiscardNode(NodeId(7));
-        assert_eq!(c.validate(), Err(ConfigError::DiscardUnknownNode(NodeId(7))));
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::DiscardUnknownNode(NodeId(7)))
+        );
 
         let mut c = cfg();
         c.blocks = 0;

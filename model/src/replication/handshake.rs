@@ -167,8 +167,8 @@ fn recover_1p(
         AfterSb1Pri::Disconnect => (UNRESOLVED, None),
         AfterSb1Pri::Consensus => {
             let hg = hg();
-            let agree = (hg == -1 && me.role == Role::Secondary)
-                || (hg == 1 && me.role == Role::Primary);
+            let agree =
+                (hg == -1 && me.role == Role::Secondary) || (hg == 1 && me.role == Role::Primary);
             (if agree { hg } else { UNRESOLVED }, None)
         }
         AfterSb1Pri::ViolentlyAs0p => (hg(), None),
@@ -238,7 +238,11 @@ pub fn decide(
     {
         // "Becoming sync source/target due to disk states."
         let full = hg == -100 || hg.abs() == 2;
-        hg = if mydisk > DiskState::Inconsistent { 1 } else { -1 };
+        hg = if mydisk > DiskState::Inconsistent {
+            1
+        } else {
+            -1
+        };
         if full {
             hg *= 2;
         }
@@ -248,7 +252,10 @@ pub fn decide(
         // Auto-recoverable split brain: the after-sb policy chosen by the Primary count.
         let primaries = u8::from(me.role == Role::Primary) + u8::from(peer.role == Role::Primary);
         let (resolved, handler) = match primaries {
-            0 => (recover_0p(cfg.after_sb_0pri, cfg, me, peer, resolve_conflicts), None),
+            0 => (
+                recover_0p(cfg.after_sb_0pri, cfg, me, peer, resolve_conflicts),
+                None,
+            ),
             1 => recover_1p(cfg, me, peer, resolve_conflicts),
             _ => recover_2p(cfg, me, peer, resolve_conflicts),
         };

@@ -13,9 +13,7 @@ use crate::{BlockNo, NodeId, Payload, WriteId};
 ///
 /// Messages of an older connection are recognised and dropped, so a late packet from
 /// before a reconnect is never applied to the new one.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SessionId {
     /// The initiator's boot count.
     pub boot: u32,

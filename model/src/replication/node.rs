@@ -13,8 +13,8 @@ use crate::{Effect, Input, Machine, Time};
 /// A diskful replica or a witness.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceNode {
-    /// A diskful replica.
-    Replica(Replica),
+    /// A diskful replica (boxed: it is much larger than the witness).
+    Replica(Box<Replica>),
     /// A diskless tie-breaker.
     Witness(Witness),
 }
@@ -35,6 +35,18 @@ pub enum ResourceNotice {
     Replica(ReplicaNotice),
     /// From the witness.
     Witness(WitnessNotice),
+}
+
+impl From<Replica> for ResourceNode {
+    fn from(r: Replica) -> ResourceNode {
+        ResourceNode::Replica(Box::new(r))
+    }
+}
+
+impl From<Witness> for ResourceNode {
+    fn from(w: Witness) -> ResourceNode {
+        ResourceNode::Witness(w)
+    }
 }
 
 impl ResourceNode {
@@ -106,7 +118,7 @@ impl Machine for ResourceNode {
                     Input::Command(c) => Input::Command(c),
                 };
                 delegate(
-                    r,
+                    &mut **r,
                     now,
                     input,
                     out,

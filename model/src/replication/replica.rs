@@ -12,8 +12,8 @@ use super::notice::{PromoteRefused, ReplicaNotice};
 use super::uuid::{GenerationIds, UUID_JUST_CREATED, UUID_NEW_BM_OFFSET, fresh_uuid};
 use super::{ConnState, DiskState, PeerRole, Protocol, Role};
 use crate::{
-    BlockNo, DiskCompletion, DiskOp, DiskRequest, DiskToken, Effect, HandlerReply,
-    HandlerRequest, Input, IoError, Machine, NodeId, Payload, ReadId, Time, WriteId,
+    BlockNo, DiskCompletion, DiskOp, DiskRequest, DiskToken, Effect, HandlerReply, HandlerRequest,
+    Input, IoError, Machine, NodeId, Payload, ReadId, Time, WriteId,
 };
 
 /// An operator or application request to a replica (`drbdadm` and the block device).
@@ -93,7 +93,10 @@ enum RemoteHalf {
 impl RemoteHalf {
     /// Nothing more will happen to this half.
     fn settled(self) -> bool {
-        matches!(self, RemoteHalf::NotMirrored | RemoteHalf::Written | RemoteHalf::Lost)
+        matches!(
+            self,
+            RemoteHalf::NotMirrored | RemoteHalf::Written | RemoteHalf::Lost
+        )
     }
 }
 
@@ -436,7 +439,9 @@ impl Replica {
         self.uuid_counter += 1;
         let fresh = fresh_uuid(self.cfg.me, self.uuid_counter);
         self.uuids.new_current(fresh, self.role == Role::Primary);
-        out.push(Effect::Event(ReplicaNotice::NewCurrentUuid(self.uuids.current)));
+        out.push(Effect::Event(ReplicaNotice::NewCurrentUuid(
+            self.uuids.current,
+        )));
     }
 }
 
@@ -511,23 +516,20 @@ impl Replica {
         self.progress(id, out);
     }
 
-    /// Whether the peer's half has reached the protocol's acknowledgement point.
-    fn remote_acked(&self, remote: RemoteHalf) -> bool {
-        match remote {
-            RemoteHalf::NotMirrored | RemoteHalf::Lost | RemoteHalf::Written => true,
-            RemoteHalf::Received => self.cfg.protocol <= Protocol::B,
-            RemoteHalf::Sent => self.cfg.protocol == Protocol::A,
-        }
-    }
-
     /// Answers the application when the protocol allows, and forgets the write when
     /// nothing more can happen to it.
     fn progress(&mut self, id: WriteId, out: &mut Out) {
         let frozen = self.io_suspended();
-        let Some(w) = self.pending.get(&id) else {
+        let protocol = self.cfg.protocol;
+        let Some(w) = self.pending.get_mut(&id) else {
             return;
         };
-        let mut w = w.clone();
+        let remote_acked = match w.remote {
+            RemoteHalf::NotMirrored | RemoteHalf::Lost | RemoteHalf::Written => true,
+            // The protocol's acknowledgement point (src: UG84 "Replication modes").
+            RemoteHalf::Received => protocol <= Protocol::B,
+            RemoteHalf::Sent => protocol == Protocol::A,
+        };
         if !w.answered {
             match w.local {
                 LocalHalf::Failed => {
@@ -537,7 +539,7 @@ impl Replica {
                     });
                     w.answered = true;
                 }
-                LocalHalf::Done if !frozen && self.remote_acked(w.remote) => {
+                LocalHalf::Done if !frozen && remote_acked => {
                     out.push(Effect::Ack(id));
                     w.answered = true;
                 }
@@ -545,10 +547,9 @@ impl Replica {
             }
         }
         if w.answered && w.local != LocalHalf::Pending && w.remote.settled() {
+            let block = w.block;
             self.pending.remove(&id);
-            self.al.end(w.block);
-        } else {
-            self.pending.insert(id, w);
+            self.al.end(block);
         }
     }
 
@@ -646,7 +647,11 @@ impl Replica {
             DiskToken::AppWrite(id) => {
                 if let Some(w) = self.pending.get_mut(&id) {
                     if w.local == LocalHalf::Pending {
-                        w.local = if ok { LocalHalf::Done } else { LocalHalf::Failed };
+                        w.local = if ok {
+                            LocalHalf::Done
+                        } else {
+                            LocalHalf::Failed
+                        };
                     }
                 }
                 // Answer this write first: it saw the I/O error itself.
@@ -1122,7 +1127,10 @@ impl Replica {
         self.update_quorum(out);
         self.persist(out);
         self.sync_io(out);
-        if self.promote.is_some_and(|p| p.waiting == PromoteWait::FencePeer) {
+        if self
+            .promote
+            .is_some_and(|p| p.waiting == PromoteWait::FencePeer)
+        {
             // Connected again: the peer's state is known; decide afresh.
             if let Some(p) = self.promote.as_mut() {
                 p.waiting = PromoteWait::Nothing;
@@ -1150,8 +1158,7 @@ impl Replica {
         out: &mut Out,
     ) {
         self.take_sync_bitmap(full, peer_bitmap);
-        let next_bitmap_uuid = if self.uuids.bitmap != 0 && self.uuids.bitmap != UUID_JUST_CREATED
-        {
+        let next_bitmap_uuid = if self.uuids.bitmap != 0 && self.uuids.bitmap != UUID_JUST_CREATED {
             (self.uuids.bitmap & !1).wrapping_add(UUID_NEW_BM_OFFSET)
         } else {
             self.uuid_counter += 1;
@@ -1267,8 +1274,8 @@ impl Replica {
             ConnMsg::PromoteRequest => {
                 let busy = self.promote.is_some_and(|p| p.waiting == PromoteWait::Peer);
                 // Concurrent promotions: the node holding RESOLVE_CONFLICTS wins.
-                let granted = !(self.role == Role::Primary && !self.cfg.allow_two_primaries)
-                    && !(busy && !self.initiator());
+                let granted = (self.role != Role::Primary || self.cfg.allow_two_primaries)
+                    && (!busy || self.initiator());
                 if granted {
                     self.set_peer(PeerRole::Primary, self.peer_disk, out);
                 }
@@ -1492,7 +1499,10 @@ impl Replica {
             out.push(Effect::Event(ReplicaNotice::Witness(w, false)));
             self.update_quorum(out);
         }
-        if self.promote.is_some_and(|p| p.waiting == PromoteWait::Witness) {
+        if self
+            .promote
+            .is_some_and(|p| p.waiting == PromoteWait::Witness)
+        {
             self.refuse_promote(PromoteRefused::NoQuorum, out);
         }
     }

@@ -106,7 +106,11 @@ pub fn fresh_uuid(node: NodeId, counter: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     let z = g(z);
-    if z == 0 || z == UUID_JUST_CREATED { z | 0x100 } else { z }
+    if z == 0 || z == UUID_JUST_CREATED {
+        z | 0x100
+    } else {
+        z
+    }
 }
 
 /// One side of the comparison: what `drbd_uuid_compare` reads of a node.

@@ -139,7 +139,13 @@ impl Machine for Witness {
                 if !self.present(from) {
                     out.push(Effect::Event(WitnessNotice::Present(from, true)));
                 }
-                self.nodes.insert(from, NodeView { present: true, role });
+                self.nodes.insert(
+                    from,
+                    NodeView {
+                        present: true,
+                        role,
+                    },
+                );
                 out.push(Effect::SetTimer {
                     id: WitnessTimer::Expire(from),
                     after: self.cfg.expiry(),

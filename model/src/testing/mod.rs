@@ -58,31 +58,6 @@ enum Pending<M: Machine> {
     },
 }
 
-/// A queue entry ordered by time, then by the order of scheduling.
-#[derive(Debug)]
-struct Scheduled<M: Machine> {
-    at: Time,
-    seq: u64,
-    event: Pending<M>,
-}
-
-impl<M: Machine> PartialEq for Scheduled<M> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl<M: Machine> Eq for Scheduled<M> {}
-impl<M: Machine> PartialOrd for Scheduled<M> {
-    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<M: Machine> Ord for Scheduled<M> {
-    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
-    }
-}
-
 /// One node: its machine (absent while crashed), disk and persisted metadata.
 #[derive(Debug)]
 struct Slot<M: Machine> {
@@ -103,7 +78,12 @@ pub struct Cluster<M: Machine> {
     seq: u64,
     timer_generation: u64,
     nodes: BTreeMap<NodeId, Slot<M>>,
-    queue: BinaryHeap<Reverse<Scheduled<M>>>,
+    /// `(time, sequence, index into pending)`: small entries keep the heap fast; the
+    /// sequence number makes simultaneous events run in the order they were scheduled.
+    queue: BinaryHeap<Reverse<(Time, u64, usize)>>,
+    /// Scheduled events, by index; `free` lists the empty places.
+    pending: Vec<Option<Pending<M>>>,
+    free: Vec<usize>,
     /// The network between the nodes.
     pub net: VirtualNetwork,
     records: Vec<Record<M>>,
@@ -127,6 +107,8 @@ impl<M: Machine> Cluster<M> {
             timer_generation: 0,
             nodes: BTreeMap::new(),
             queue: BinaryHeap::new(),
+            pending: Vec::new(),
+            free: Vec::new(),
             net: VirtualNetwork::new(Duration::from_micros(100)),
             records: Vec::new(),
             recording: true,
@@ -298,11 +280,17 @@ impl<M: Machine> Cluster<M> {
 
     fn schedule(&mut self, at: Time, event: Pending<M>) {
         self.seq += 1;
-        self.queue.push(Reverse(Scheduled {
-            at,
-            seq: self.seq,
-            event,
-        }));
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.pending[i] = Some(event);
+                i
+            }
+            None => {
+                self.pending.push(Some(event));
+                self.pending.len() - 1
+            }
+        };
+        self.queue.push(Reverse((at, self.seq, index)));
     }
 
     fn apply(&mut self, id: NodeId, out: &mut Vec<Effect<M>>) {
@@ -375,12 +363,16 @@ impl<M: Machine> Cluster<M> {
 
     /// Processes the next event; false if there is none.
     pub fn step(&mut self) -> bool {
-        let Some(Reverse(next)) = self.queue.pop() else {
+        let Some(Reverse((at, _, index))) = self.queue.pop() else {
             return false;
         };
-        self.now = self.now.max(next.at);
+        let Some(event) = self.pending[index].take() else {
+            return true;
+        };
+        self.free.push(index);
+        self.now = self.now.max(at);
         self.events += 1;
-        match next.event {
+        match event {
             Pending::Deliver {
                 from,
                 from_epoch,
@@ -430,7 +422,11 @@ impl<M: Machine> Cluster<M> {
 
     /// Runs every event up to and including `until`, then sets the clock to `until`.
     pub fn run_until(&mut self, until: Time) {
-        while self.queue.peek().is_some_and(|Reverse(s)| s.at <= until) {
+        while self
+            .queue
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= until)
+        {
             self.step();
         }
         self.now = self.now.max(until);

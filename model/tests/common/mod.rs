@@ -46,12 +46,20 @@ pub fn fresh(tweak: &dyn Fn(&mut ReplicaConfig)) -> Lab {
         };
         lab.add(
             w,
-            ResourceNode::Witness(Witness::new(wc)),
+            ResourceNode::from(Witness::new(wc)),
             VirtualDisk::new(DISK),
         );
     }
-    lab.add(A, ResourceNode::Replica(Replica::new(ca)), VirtualDisk::new(DISK));
-    lab.add(B, ResourceNode::Replica(Replica::new(cb)), VirtualDisk::new(DISK));
+    lab.add(
+        A,
+        ResourceNode::from(Replica::new(ca)),
+        VirtualDisk::new(DISK),
+    );
+    lab.add(
+        B,
+        ResourceNode::from(Replica::new(cb)),
+        VirtualDisk::new(DISK),
+    );
     lab
 }
 
@@ -61,7 +69,11 @@ pub fn primary_pair(tweak: &dyn Fn(&mut ReplicaConfig)) -> Lab {
     let mut lab = fresh(tweak);
     connect_both(&mut lab);
     lab.run_for(Duration::from_secs(1));
-    assert_eq!(replica(&lab, A).conn(), ConnState::Connected, "fresh pair connects");
+    assert_eq!(
+        replica(&lab, A).conn(),
+        ConnState::Connected,
+        "fresh pair connects"
+    );
     assert_eq!(replica(&lab, A).disk(), DiskState::Inconsistent);
     lab.command(A, ReplicaCommand::Promote { force: true });
     lab.run_for(Duration::from_millis(10));
@@ -147,7 +159,7 @@ pub fn reboot(lab: &mut Lab, n: NodeId, tweak: &dyn Fn(&mut ReplicaConfig)) {
     let meta = lab.persisted(n).cloned();
     lab.restart(
         n,
-        ResourceNode::Replica(Replica::restart(config(n, peer, tweak), meta)),
+        ResourceNode::from(Replica::restart(config(n, peer, tweak), meta)),
     );
 }
 
