@@ -697,10 +697,6 @@ fn manual_recovery_cannot_discard_a_primary() {
 // Reconnecting after a one-sided verdict.
 
 #[test]
-#[ignore = "model diverges from DRBD 8.4: the winner of a verdict the loser refused \
-            (rr-conflict, pri-lost-after-sb) already took the sync UUID and merged the \
-            peer's bitmap in apply_handshake; DRBD does that only after the bitmap \
-            exchange, so the next handshake is rule 100 (unresolvable) instead of rule 90"]
 fn reconnecting_after_a_refused_resolution_applies_the_policies_again() {
     // B, the younger Primary, refuses to be discarded (rr-conflict); A had decided to be
     // sync source, but the connection dropped before any bitmap was exchanged. In DRBD

@@ -122,6 +122,8 @@ pub enum ConnMsg {
         /// was just forced UpToDate) which blocks to mark.
         full: bool,
     },
+    /// The sync target agrees to the handshake's verdict; the source may start.
+    SyncReady,
     /// One resynced block (`P_RS_DATA_REPLY`).
     SyncData {
         /// Which block.

@@ -155,6 +155,13 @@ struct Resync {
     done: u64,
 }
 
+/// A resync the handshake decided on, waiting for the peer to agree.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SyncPlan {
+    full: bool,
+    peer_bitmap: Bitmap,
+}
+
 /// State of the witness link.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 struct WitnessLink {
@@ -209,6 +216,7 @@ pub struct Replica {
     io_frozen: bool,
 
     resync: Resync,
+    sync_plan: Option<SyncPlan>,
     promote: Option<PendingPromote>,
     witness: WitnessLink,
     quorum: bool,
@@ -286,6 +294,7 @@ impl Replica {
             fence_running: false,
             io_frozen: false,
             resync: Resync::default(),
+            sync_plan: None,
             promote: None,
             witness: WitnessLink::default(),
             quorum,
@@ -960,6 +969,7 @@ impl Replica {
             }
         }
         self.resync = Resync::default();
+        self.sync_plan = None;
         self.session = None;
         self.hello = None;
         self.ping_outstanding = false;
@@ -1114,13 +1124,26 @@ impl Replica {
                 self.set_peer(peer.role.into(), peer_disk, out);
                 self.set_conn(ConnState::Connected, out);
             }
+            // Neither side touches its bitmap or identifiers until both agree: the
+            // target says so, then the source starts (DRBD: the bitmap exchange, then
+            // `drbd_gen_and_send_sync_uuid`). A peer that refused drops the connection
+            // instead, and nothing has changed.
             Outcome::SyncSource { full } => {
                 self.set_peer(peer.role.into(), peer_disk, out);
-                self.start_sync_source(session, full, &peer.bitmap, out);
+                self.sync_plan = Some(SyncPlan {
+                    full,
+                    peer_bitmap: peer.bitmap.clone(),
+                });
+                self.set_conn(ConnState::WFBitMapS, out);
             }
             Outcome::SyncTarget { full } => {
                 self.set_peer(peer.role.into(), peer_disk.max(DiskState::UpToDate), out);
-                self.start_sync_target(full, &peer.bitmap, out);
+                self.sync_plan = Some(SyncPlan {
+                    full,
+                    peer_bitmap: peer.bitmap.clone(),
+                });
+                self.set_conn(ConnState::WFBitMapT, out);
+                self.send_conn(session, ConnMsg::SyncReady, out);
             }
             Outcome::Disconnect(_) => {}
         }
@@ -1219,8 +1242,19 @@ impl Replica {
             ConnMsg::RecvAck { write } => self.remote_progress(write, RemoteHalf::Received, out),
             ConnMsg::WriteAck { write } => self.remote_progress(write, RemoteHalf::Written, out),
             ConnMsg::NegAck { write } => self.remote_progress(write, RemoteHalf::Lost, out),
+            ConnMsg::SyncReady => {
+                if self.conn == ConnState::WFBitMapS {
+                    if let Some(plan) = self.sync_plan.take() {
+                        self.start_sync_source(session, plan.full, &plan.peer_bitmap, out);
+                    }
+                }
+            }
             ConnMsg::SyncUuid { uuid, full } => {
-                if self.conn == ConnState::Connected && self.role == Role::Secondary {
+                if self.conn == ConnState::WFBitMapT {
+                    if let Some(plan) = self.sync_plan.take() {
+                        self.start_sync_target(plan.full, &plan.peer_bitmap, out);
+                    }
+                } else if self.conn == ConnState::Connected && self.role == Role::Secondary {
                     // A resync the peer started on its own (after `primary --force`).
                     self.start_sync_target(full, &Bitmap::new(), out);
                 }

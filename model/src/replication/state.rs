@@ -60,8 +60,8 @@ pub enum DiskState {
 }
 
 /// Connection states of DRBD 8.4 that matter for failover (src: `drbd.h`
-/// `enum drbd_conns`). The transient ones between `Connecting` and `Connected`
-/// (`WFReportParams`, `WFBitMapS/T`, `WFSyncUUID`) are folded into the handshake.
+/// `enum drbd_conns`). `WFReportParams` and `StartingSyncS/T` are folded into the
+/// handshake, `WFSyncUUID` into `WFBitMapT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ConnState {
     /// Not trying to connect (after `disconnect`, unresolved split brain or refused data).
@@ -70,6 +70,12 @@ pub enum ConnState {
     Connecting,
     /// Connected and in sync (or both Inconsistent).
     Connected,
+    /// The handshake made this node sync source; it waits for the target to agree
+    /// before it touches its bitmap or identifiers (DRBD's `WFBitMapS`).
+    WFBitMapS,
+    /// The handshake made this node sync target; it waits for the source's sync UUID
+    /// (DRBD's `WFBitMapT` and `WFSyncUUID`).
+    WFBitMapT,
     /// Connected; this node sends dirty blocks.
     SyncSource,
     /// Connected; this node receives dirty blocks.
