@@ -203,7 +203,7 @@ fn split_2pri(sb2: AfterSb2Pri, sb0: AfterSb0Pri, rr: RrConflict) -> Split {
 impl Split {
     fn snapshot(&mut self) {
         for n in [A, B] {
-            self.before.insert(n, self.lab.disk(n).blocks().clone());
+            self.before.insert(n, self.lab.disk(n).blocks());
             self.roles.insert(n, replica(&self.lab, n).role());
         }
         self.lab.take_records();
@@ -291,7 +291,7 @@ impl Split {
     /// `n`'s disk is as it was before the heal: its own split-brain writes are there.
     fn assert_kept(&self, n: NodeId) {
         assert_eq!(
-            self.lab.disk(n).blocks(),
+            &self.lab.disk(n).blocks(),
             &self.before[&n],
             "{n} kept its data"
         );
@@ -350,12 +350,12 @@ impl Split {
 
         let theirs = &self.before[&winner];
         assert_eq!(
-            self.lab.disk(winner).blocks(),
+            &self.lab.disk(winner).blocks(),
             theirs,
             "winner {winner} kept its data"
         );
         assert_eq!(
-            self.lab.disk(loser).blocks(),
+            &self.lab.disk(loser).blocks(),
             theirs,
             "loser {loser} became a copy of the winner's disk"
         );

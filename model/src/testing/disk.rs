@@ -12,7 +12,8 @@ use crate::{BlockNo, DiskError, DiskOp, Payload, Time};
 /// power cut loses a write still in the controller's queue.
 #[derive(Clone, Debug, Default)]
 pub struct VirtualDisk {
-    blocks: BTreeMap<BlockNo, Payload>,
+    /// Block contents by block number (dense: test devices are small); `None` is zeroes.
+    blocks: Vec<Option<Payload>>,
     /// Time from submission to completion of a write.
     pub write_latency: Duration,
     /// Time from submission to completion of a read.
@@ -52,25 +53,30 @@ impl VirtualDisk {
         match op {
             DiskOp::Write { block, data } => {
                 self.writes += 1;
-                if data.is_zeroes() {
-                    self.blocks.remove(block);
-                } else {
-                    self.blocks.insert(*block, data.clone());
+                let index = usize::try_from(*block).map_err(|_| DiskError::Io)?;
+                if self.blocks.len() <= index {
+                    self.blocks.resize(index + 1, None);
                 }
+                self.blocks[index] = (!data.is_zeroes()).then(|| data.clone());
                 Ok(None)
             }
-            DiskOp::Read { block } => Ok(self.blocks.get(block).cloned()),
+            DiskOp::Read { block } => Ok(self.block(*block).cloned()),
         }
     }
 
     /// The content of `block` (`None`: zeroes).
     pub fn block(&self, block: BlockNo) -> Option<&Payload> {
-        self.blocks.get(&block)
+        let index = usize::try_from(block).ok()?;
+        self.blocks.get(index).and_then(Option::as_ref)
     }
 
-    /// Every non-zero block.
-    pub fn blocks(&self) -> &BTreeMap<BlockNo, Payload> {
-        &self.blocks
+    /// Every non-zero block, for comparing replicas.
+    pub fn blocks(&self) -> BTreeMap<BlockNo, Payload> {
+        self.blocks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i as BlockNo, p.clone()?)))
+            .collect()
     }
 
     /// Writes completed so far.

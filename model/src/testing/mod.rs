@@ -77,7 +77,8 @@ pub struct Cluster<M: Machine> {
     now: Time,
     seq: u64,
     timer_generation: u64,
-    nodes: BTreeMap<NodeId, Slot<M>>,
+    /// Indexed by node id (ids are small and dense in practice).
+    nodes: Vec<Option<Slot<M>>>,
     /// `(time, sequence, index into pending)`: small entries keep the heap fast; the
     /// sequence number makes simultaneous events run in the order they were scheduled.
     queue: BinaryHeap<Reverse<(Time, u64, usize)>>,
@@ -105,7 +106,7 @@ impl<M: Machine> Cluster<M> {
             now: Time::ZERO,
             seq: 0,
             timer_generation: 0,
-            nodes: BTreeMap::new(),
+            nodes: Vec::new(),
             queue: BinaryHeap::new(),
             pending: Vec::new(),
             free: Vec::new(),
@@ -119,16 +120,17 @@ impl<M: Machine> Cluster<M> {
 
     /// Adds a node with a disk of the given write latency.
     pub fn add(&mut self, id: NodeId, machine: M, disk: VirtualDisk) {
-        self.nodes.insert(
-            id,
-            Slot {
-                machine: Some(machine),
-                disk,
-                meta: None,
-                timers: BTreeMap::new(),
-                epoch: 0,
-            },
-        );
+        let index = usize::from(id.0);
+        if self.nodes.len() <= index {
+            self.nodes.resize_with(index + 1, || None);
+        }
+        self.nodes[index] = Some(Slot {
+            machine: Some(machine),
+            disk,
+            meta: None,
+            timers: BTreeMap::new(),
+            epoch: 0,
+        });
     }
 
     /// The virtual time.
@@ -146,15 +148,23 @@ impl<M: Machine> Cluster<M> {
         self.recording = on;
     }
 
+    fn try_slot(&self, id: NodeId) -> Option<&Slot<M>> {
+        self.nodes.get(usize::from(id.0)).and_then(Option::as_ref)
+    }
+
     fn slot(&self, id: NodeId) -> &Slot<M> {
-        match self.nodes.get(&id) {
+        match self.nodes.get(usize::from(id.0)).and_then(Option::as_ref) {
             Some(s) => s,
             None => panic!("no node {id} in the cluster"),
         }
     }
 
     fn slot_mut(&mut self, id: NodeId) -> &mut Slot<M> {
-        match self.nodes.get_mut(&id) {
+        match self
+            .nodes
+            .get_mut(usize::from(id.0))
+            .and_then(Option::as_mut)
+        {
             Some(s) => s,
             None => panic!("no node {id} in the cluster"),
         }
@@ -170,7 +180,10 @@ impl<M: Machine> Cluster<M> {
 
     /// The machine at `id`, if it is running.
     pub fn try_node(&self, id: NodeId) -> Option<&M> {
-        self.nodes.get(&id).and_then(|s| s.machine.as_ref())
+        self.nodes
+            .get(usize::from(id.0))
+            .and_then(Option::as_ref)
+            .and_then(|s| s.machine.as_ref())
     }
 
     /// The disk of `id`.
@@ -301,7 +314,7 @@ impl<M: Machine> Cluster<M> {
                         continue;
                     };
                     let from_epoch = self.slot(id).epoch;
-                    let to_epoch = self.nodes.get(&to).map_or(0, |s| s.epoch);
+                    let to_epoch = self.try_slot(to).map_or(0, |s| s.epoch);
                     self.schedule(
                         at,
                         Pending::Deliver {
@@ -381,8 +394,7 @@ impl<M: Machine> Cluster<M> {
                 msg,
             } => {
                 let alive = |c: &Self, n: NodeId, e: u64| {
-                    c.nodes
-                        .get(&n)
+                    c.try_slot(n)
                         .is_some_and(|s| s.epoch == e && s.machine.is_some())
                 };
                 if alive(self, from, from_epoch)
