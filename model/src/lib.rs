@@ -26,6 +26,6 @@ pub mod time;
 pub use disk::{BlockNo, DiskCompletion, DiskError, DiskOp, DiskRequest, DiskToken, Payload};
 pub use handler::{HandlerReply, HandlerRequest};
 pub use io::{IoError, ReadId, WriteId};
-pub use machine::{Effect, Input, Machine};
+pub use machine::{Compose, Effect, Input, Machine};
 pub use node::NodeId;
 pub use time::Time;

@@ -105,3 +105,43 @@ pub enum Effect<M: Machine> {
     /// An observable state change.
     Event(M::Notice),
 }
+
+/// A machine `Self` built from a part `P`: how the part's messages, timers, metadata and
+/// notices appear in the whole. Lets a composition (a guest = replica + membership +
+/// resources; a resource node = replica or witness) pass its parts' effects on with
+/// [`Effect::lift`].
+pub trait Compose<P: Machine>: Machine {
+    /// The part's message as the whole's.
+    fn lift_msg(msg: P::Msg) -> Self::Msg;
+    /// The part's timer as the whole's.
+    fn lift_timer(timer: P::Timer) -> Self::Timer;
+    /// The part's metadata as the whole's; `None` drops it (a part with nothing to keep).
+    fn lift_meta(meta: P::Meta) -> Option<Self::Meta>;
+    /// The part's notice as the whole's.
+    fn lift_notice(notice: P::Notice) -> Self::Notice;
+}
+
+impl<P: Machine> Effect<P> {
+    /// This effect of part `P` as an effect of the whole `C`; `None` if `C` drops it.
+    pub fn lift<C: Compose<P>>(self) -> Option<Effect<C>> {
+        Some(match self {
+            Effect::Send { to, msg } => Effect::Send {
+                to,
+                msg: C::lift_msg(msg),
+            },
+            Effect::SetTimer { id, after } => Effect::SetTimer {
+                id: C::lift_timer(id),
+                after,
+            },
+            Effect::CancelTimer(id) => Effect::CancelTimer(C::lift_timer(id)),
+            Effect::Disk(r) => Effect::Disk(r),
+            Effect::Persist(m) => Effect::Persist(C::lift_meta(m)?),
+            Effect::Handler(h) => Effect::Handler(h),
+            Effect::Fence(n) => Effect::Fence(n),
+            Effect::Ack(w) => Effect::Ack(w),
+            Effect::WriteFailed { write, error } => Effect::WriteFailed { write, error },
+            Effect::ReadDone { read, result } => Effect::ReadDone { read, result },
+            Effect::Event(n) => Effect::Event(C::lift_notice(n)),
+        })
+    }
+}

@@ -8,6 +8,7 @@ use super::msg::ReplicaMsg;
 use super::notice::ReplicaNotice;
 use super::replica::{Replica, ReplicaCommand, ReplicaTimer};
 use super::witness::{Witness, WitnessNotice, WitnessTimer};
+use crate::machine::Compose;
 use crate::{Effect, Input, Machine, Time};
 
 /// A diskful replica or a witness.
@@ -67,36 +68,48 @@ impl ResourceNode {
     }
 }
 
-/// Runs `inner` on `input` translated for machine `I`, and translates its effects back.
-fn delegate<I: Machine<Msg = ReplicaMsg>>(
-    inner: &mut I,
+impl Compose<Replica> for ResourceNode {
+    fn lift_msg(msg: ReplicaMsg) -> ReplicaMsg {
+        msg
+    }
+    fn lift_timer(timer: ReplicaTimer) -> ResourceTimer {
+        ResourceTimer::Replica(timer)
+    }
+    fn lift_meta(meta: ReplicaMeta) -> Option<ReplicaMeta> {
+        Some(meta)
+    }
+    fn lift_notice(notice: ReplicaNotice) -> ResourceNotice {
+        ResourceNotice::Replica(notice)
+    }
+}
+
+impl Compose<Witness> for ResourceNode {
+    fn lift_msg(msg: ReplicaMsg) -> ReplicaMsg {
+        msg
+    }
+    fn lift_timer(timer: WitnessTimer) -> ResourceTimer {
+        ResourceTimer::Witness(timer)
+    }
+    fn lift_meta((): ()) -> Option<ReplicaMeta> {
+        None
+    }
+    fn lift_notice(notice: WitnessNotice) -> ResourceNotice {
+        ResourceNotice::Witness(notice)
+    }
+}
+
+/// Runs part `P` on `input` and passes its effects on as the whole's.
+fn delegate<P: Machine>(
+    part: &mut P,
     now: Time,
-    input: Input<I>,
+    input: Input<P>,
     out: &mut Vec<Effect<ResourceNode>>,
-    timer: fn(I::Timer) -> ResourceTimer,
-    notice: fn(I::Notice) -> ResourceNotice,
-    meta: fn(I::Meta) -> Option<ReplicaMeta>,
-) {
-    let mut inner_out = Vec::new();
-    inner.handle(now, input, &mut inner_out);
-    out.extend(inner_out.into_iter().filter_map(|e| {
-        Some(match e {
-            Effect::Send { to, msg } => Effect::Send { to, msg },
-            Effect::SetTimer { id, after } => Effect::SetTimer {
-                id: timer(id),
-                after,
-            },
-            Effect::CancelTimer(id) => Effect::CancelTimer(timer(id)),
-            Effect::Disk(r) => Effect::Disk(r),
-            Effect::Persist(m) => Effect::Persist(meta(m)?),
-            Effect::Handler(h) => Effect::Handler(h),
-            Effect::Fence(n) => Effect::Fence(n),
-            Effect::Ack(w) => Effect::Ack(w),
-            Effect::WriteFailed { write, error } => Effect::WriteFailed { write, error },
-            Effect::ReadDone { read, result } => Effect::ReadDone { read, result },
-            Effect::Event(n) => Effect::Event(notice(n)),
-        })
-    }));
+) where
+    ResourceNode: Compose<P>,
+{
+    let mut part_out = Vec::new();
+    part.handle(now, input, &mut part_out);
+    out.extend(part_out.into_iter().filter_map(Effect::lift));
 }
 
 impl Machine for ResourceNode {
@@ -117,15 +130,7 @@ impl Machine for ResourceNode {
                     Input::HandlerDone(h) => Input::HandlerDone(h),
                     Input::Command(c) => Input::Command(c),
                 };
-                delegate(
-                    &mut **r,
-                    now,
-                    input,
-                    out,
-                    ResourceTimer::Replica,
-                    ResourceNotice::Replica,
-                    Some,
-                );
+                delegate(&mut **r, now, input, out);
             }
             ResourceNode::Witness(w) => {
                 let input = match input {
@@ -133,15 +138,7 @@ impl Machine for ResourceNode {
                     Input::Timer(ResourceTimer::Witness(t)) => Input::Timer(t),
                     _ => return,
                 };
-                delegate(
-                    w,
-                    now,
-                    input,
-                    out,
-                    ResourceTimer::Witness,
-                    ResourceNotice::Witness,
-                    |()| None,
-                );
+                delegate(w, now, input, out);
             }
         }
     }
