@@ -7,25 +7,33 @@
 //! same code runs under the model checker, the discrete-event simulator and the real
 //! daemon (the style of quinn-proto, raft-rs and str0m).
 //!
-//! * [`time`], [`node`], [`io`], [`disk`], [`handler`], [`machine`]: the interface every
-//!   machine and every driver shares;
+//! * [`time`], [`node`], [`net`], [`io`], [`disk`], [`process`], [`handler`],
+//!   [`machine`]: the interface every machine and every driver shares;
 //! * [`replication`]: a DRBD-like replica of one resource;
 //! * [`testing`]: an in-memory harness that drives several machines through a virtual
 //!   network, virtual disks and a virtual clock.
 #![deny(missing_docs)]
 
+pub mod cluster;
 pub mod disk;
 pub mod handler;
 pub mod io;
 pub mod machine;
+pub mod membership;
+pub mod net;
 pub mod node;
+pub mod process;
 pub mod replication;
+pub mod resources;
 pub mod testing;
 pub mod time;
+pub mod topology;
 
 pub use disk::{BlockNo, DiskCompletion, DiskError, DiskOp, DiskRequest, DiskToken, Payload};
 pub use handler::{HandlerReply, HandlerRequest};
 pub use io::{IoError, ReadId, WriteId};
 pub use machine::{Compose, Effect, Input, Machine};
+pub use net::Net;
 pub use node::NodeId;
+pub use process::{OcfAction, OcfExit, ProcessEvent, ProcessId, ProcessRequest};
 pub use time::Time;

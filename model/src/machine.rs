@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    DiskCompletion, DiskRequest, HandlerReply, HandlerRequest, IoError, NodeId, Payload, ReadId,
-    Time, WriteId,
+    DiskCompletion, DiskRequest, HandlerReply, HandlerRequest, IoError, Net, NodeId, Payload,
+    ProcessEvent, ProcessRequest, ReadId, Time, WriteId,
 };
 
 /// A protocol participant: a deterministic state machine.
@@ -36,6 +36,12 @@ pub trait Machine: Clone + Eq + Hash + Debug {
 
     /// Feeds one input at time `now`; the effects are appended to `out`.
     fn handle(&mut self, now: Time, input: Input<Self>, out: &mut Vec<Effect<Self>>);
+
+    /// The network `msg` travels on (default: the public network).
+    fn net(msg: &Self::Msg) -> Net {
+        let _ = msg;
+        Net::Public
+    }
 }
 
 /// Something that happens to a machine.
@@ -54,6 +60,15 @@ pub enum Input<M: Machine> {
     Disk(DiskCompletion),
     /// A handler finished.
     HandlerDone(HandlerReply),
+    /// A managed process answered an action.
+    Process(ProcessEvent),
+    /// A STONITH request this machine made finished.
+    FenceDone {
+        /// The node that was to be fenced.
+        node: NodeId,
+        /// Whether it is now known to be off.
+        success: bool,
+    },
     /// An operator or application request.
     Command(M::Command),
 }
@@ -84,7 +99,9 @@ pub enum Effect<M: Machine> {
     Persist(M::Meta),
     /// Run a handler (DRBD user-mode helper).
     Handler(HandlerRequest),
-    /// STONITH: power off or reset a node.
+    /// Run an OCF action on a managed process; answered by [`Input::Process`].
+    Process(ProcessRequest),
+    /// STONITH: power off or reset a node; answered by [`Input::FenceDone`].
     Fence(NodeId),
     /// An application write is acknowledged: it is as durable as the protocol promises.
     Ack(WriteId),
@@ -137,6 +154,7 @@ impl<P: Machine> Effect<P> {
             Effect::Disk(r) => Effect::Disk(r),
             Effect::Persist(m) => Effect::Persist(C::lift_meta(m)?),
             Effect::Handler(h) => Effect::Handler(h),
+            Effect::Process(p) => Effect::Process(p),
             Effect::Fence(n) => Effect::Fence(n),
             Effect::Ack(w) => Effect::Ack(w),
             Effect::WriteFailed { write, error } => Effect::WriteFailed { write, error },

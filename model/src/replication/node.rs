@@ -9,7 +9,7 @@ use super::notice::ReplicaNotice;
 use super::replica::{Replica, ReplicaCommand, ReplicaTimer};
 use super::witness::{Witness, WitnessNotice, WitnessTimer};
 use crate::machine::Compose;
-use crate::{Effect, Input, Machine, Time};
+use crate::{Effect, Input, Machine, Net, Time};
 
 /// A diskful replica or a witness.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -119,6 +119,10 @@ impl Machine for ResourceNode {
     type Meta = ReplicaMeta;
     type Notice = ResourceNotice;
 
+    fn net(_msg: &ReplicaMsg) -> Net {
+        Net::Replication
+    }
+
     fn handle(&mut self, now: Time, input: Input<Self>, out: &mut Vec<Effect<Self>>) {
         match self {
             ResourceNode::Replica(r) => {
@@ -128,6 +132,8 @@ impl Machine for ResourceNode {
                     Input::Timer(ResourceTimer::Witness(_)) => return,
                     Input::Disk(d) => Input::Disk(d),
                     Input::HandlerDone(h) => Input::HandlerDone(h),
+                    Input::Process(p) => Input::Process(p),
+                    Input::FenceDone { node, success } => Input::FenceDone { node, success },
                     Input::Command(c) => Input::Command(c),
                 };
                 delegate(&mut **r, now, input, out);

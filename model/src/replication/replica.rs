@@ -13,7 +13,7 @@ use super::uuid::{GenerationIds, UUID_JUST_CREATED, UUID_NEW_BM_OFFSET, fresh_uu
 use super::{ConnState, DiskState, PeerRole, Protocol, Role};
 use crate::{
     BlockNo, DiskCompletion, DiskOp, DiskRequest, DiskToken, Effect, HandlerReply, HandlerRequest,
-    Input, IoError, Machine, NodeId, Payload, ReadId, Time, WriteId,
+    Input, IoError, Machine, Net, NodeId, Payload, ReadId, Time, WriteId,
 };
 
 /// An operator or application request to a replica (`drbdadm` and the block device).
@@ -1586,6 +1586,11 @@ impl Machine for Replica {
     type Meta = ReplicaMeta;
     type Notice = ReplicaNotice;
 
+    /// DRBD traffic, including the witness', uses the replication link.
+    fn net(_msg: &ReplicaMsg) -> Net {
+        Net::Replication
+    }
+
     fn handle(&mut self, _now: Time, input: Input<Self>, out: &mut Vec<Effect<Self>>) {
         match input {
             Input::Command(cmd) => match cmd {
@@ -1615,7 +1620,7 @@ impl Machine for Replica {
                 request: HandlerRequest::FencePeer { .. },
                 exit_code,
             }) => self.fence_peer_done(exit_code, out),
-            Input::HandlerDone(_) => {}
+            Input::HandlerDone(_) | Input::Process(_) | Input::FenceDone { .. } => {}
             Input::Recv { from, msg } => {
                 if Some(from) == self.cfg.witness {
                     if let ReplicaMsg::QuorumPong {

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::Role;
 use super::config::LinkTimers;
 use super::msg::ReplicaMsg;
-use crate::{Effect, Input, Machine, NodeId, Time};
+use crate::{Effect, Input, Machine, Net, NodeId, Time};
 
 /// The witness' configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +122,10 @@ impl Machine for Witness {
     type Meta = ();
     type Notice = WitnessNotice;
 
+    fn net(_msg: &ReplicaMsg) -> Net {
+        Net::Replication
+    }
+
     fn handle(&mut self, _now: Time, input: Input<Self>, out: &mut Vec<Effect<Self>>) {
         match input {
             Input::Recv {
@@ -195,7 +199,11 @@ impl Machine for Witness {
                     },
                 });
             }
-            Input::Recv { .. } | Input::Disk(_) | Input::HandlerDone(_) => {}
+            Input::Recv { .. }
+            | Input::Disk(_)
+            | Input::HandlerDone(_)
+            | Input::Process(_)
+            | Input::FenceDone { .. } => {}
             Input::Command(never) => match never {},
             Input::Timer(WitnessTimer::Expire(node)) => {
                 if let Some(v) = self.nodes.get_mut(&node) {

@@ -11,6 +11,7 @@
 
 mod disk;
 mod network;
+mod process;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -19,8 +20,12 @@ use core::time::Duration;
 
 pub use disk::VirtualDisk;
 pub use network::{Link, VirtualNetwork};
+pub use process::{VirtualProcess, VirtualProcesses};
 
-use crate::{DiskCompletion, DiskOp, Effect, HandlerReply, Input, Machine, NodeId, Time};
+use crate::{
+    DiskCompletion, DiskOp, Effect, HandlerReply, Input, Machine, NodeId, ProcessEvent,
+    ProcessRequest, Time,
+};
 
 /// An observable effect a machine emitted: everything but sends, timers, disk requests
 /// and persists, which the harness carries out itself.
@@ -56,6 +61,29 @@ enum Pending<M: Machine> {
         op: DiskOp,
         token: crate::DiskToken,
     },
+    Process {
+        node: NodeId,
+        epoch: u64,
+        request: ProcessRequest,
+    },
+    /// STONITH takes effect: `target` powers off, `by` hears of it.
+    Fence {
+        by: NodeId,
+        by_epoch: u64,
+        target: NodeId,
+        success: bool,
+    },
+}
+
+/// What STONITH does in the harness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FenceBehaviour {
+    /// The target powers off after this long and the requester hears success.
+    Works(Duration),
+    /// Nothing happens to the target; the requester hears failure after this long.
+    Fails(Duration),
+    /// Nothing happens and nobody answers (the requester's own timeout must act).
+    Hangs,
 }
 
 /// One node: its machine (absent while crashed), disk and persisted metadata.
@@ -63,6 +91,7 @@ enum Pending<M: Machine> {
 struct Slot<M: Machine> {
     machine: Option<M>,
     disk: VirtualDisk,
+    processes: VirtualProcesses,
     meta: Option<M::Meta>,
     /// Armed timers and their generation; a fired timer whose generation is stale was
     /// re-armed or cancelled.
@@ -89,6 +118,8 @@ pub struct Cluster<M: Machine> {
     pub net: VirtualNetwork,
     records: Vec<Record<M>>,
     recording: bool,
+    /// What STONITH does (default: works after 1 s).
+    pub fencing: FenceBehaviour,
     scratch: Vec<Effect<M>>,
     events: u64,
 }
@@ -113,6 +144,7 @@ impl<M: Machine> Cluster<M> {
             net: VirtualNetwork::new(Duration::from_micros(100)),
             records: Vec::new(),
             recording: true,
+            fencing: FenceBehaviour::Works(Duration::from_secs(1)),
             scratch: Vec::new(),
             events: 0,
         }
@@ -127,6 +159,7 @@ impl<M: Machine> Cluster<M> {
         self.nodes[index] = Some(Slot {
             machine: Some(machine),
             disk,
+            processes: VirtualProcesses::default(),
             meta: None,
             timers: BTreeMap::new(),
             epoch: 0,
@@ -194,6 +227,21 @@ impl<M: Machine> Cluster<M> {
     /// The disk of `id`, to change latencies or contents.
     pub fn disk_mut(&mut self, id: NodeId) -> &mut VirtualDisk {
         &mut self.slot_mut(id).disk
+    }
+
+    /// The managed processes of `id`.
+    pub fn processes(&self, id: NodeId) -> &VirtualProcesses {
+        &self.slot(id).processes
+    }
+
+    /// The managed processes of `id`, to add, kill or break them.
+    pub fn processes_mut(&mut self, id: NodeId) -> &mut VirtualProcesses {
+        &mut self.slot_mut(id).processes
+    }
+
+    /// Whether `id` is running (not crashed).
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.try_node(id).is_some()
     }
 
     /// The last metadata `id` persisted.
@@ -266,6 +314,7 @@ impl<M: Machine> Cluster<M> {
         let slot = self.slot_mut(id);
         slot.machine = None;
         slot.timers.clear();
+        slot.processes.power_off();
         slot.epoch += 1;
     }
 
@@ -281,14 +330,24 @@ impl<M: Machine> Cluster<M> {
         self.slot_mut(id).disk.failed = true;
     }
 
-    /// Cuts the link between `a` and `b` both ways; messages in flight are lost.
+    /// Cuts every network between `a` and `b`; messages in flight are lost.
     pub fn partition(&mut self, a: NodeId, b: NodeId) {
         self.net.set_up(a, b, false);
     }
 
-    /// Restores the link between `a` and `b`.
+    /// Restores every network between `a` and `b`.
     pub fn heal(&mut self, a: NodeId, b: NodeId) {
         self.net.set_up(a, b, true);
+    }
+
+    /// Cuts one network between `a` and `b`.
+    pub fn partition_net(&mut self, a: NodeId, b: NodeId, net: crate::Net) {
+        self.net.set_net_up(a, b, net, false);
+    }
+
+    /// Restores one network between `a` and `b`.
+    pub fn heal_net(&mut self, a: NodeId, b: NodeId, net: crate::Net) {
+        self.net.set_net_up(a, b, net, true);
     }
 
     fn schedule(&mut self, at: Time, event: Pending<M>) {
@@ -310,7 +369,7 @@ impl<M: Machine> Cluster<M> {
         for effect in out.drain(..) {
             match effect {
                 Effect::Send { to, msg } => {
-                    let Some(at) = self.net.send(self.now, id, to) else {
+                    let Some(at) = self.net.send(self.now, id, to, M::net(&msg)) else {
                         continue;
                     };
                     let from_epoch = self.slot(id).epoch;
@@ -361,6 +420,59 @@ impl<M: Machine> Cluster<M> {
                     );
                 }
                 Effect::Persist(meta) => self.slot_mut(id).meta = Some(meta),
+                Effect::Process(request) => {
+                    let slot = self.slot(id);
+                    let epoch = slot.epoch;
+                    match slot.processes.get(request.process) {
+                        Some(p) => {
+                            if let Some(d) = p.duration(request.action) {
+                                self.schedule(
+                                    self.now + d,
+                                    Pending::Process {
+                                        node: id,
+                                        epoch,
+                                        request,
+                                    },
+                                );
+                            }
+                        }
+                        // An agent that is not there: "not installed".
+                        None => self.schedule(
+                            self.now,
+                            Pending::Process {
+                                node: id,
+                                epoch,
+                                request,
+                            },
+                        ),
+                    }
+                }
+                Effect::Fence(target) => {
+                    let by_epoch = self.slot(id).epoch;
+                    let (after, success) = match self.fencing {
+                        FenceBehaviour::Works(d) => (Some(d), true),
+                        FenceBehaviour::Fails(d) => (Some(d), false),
+                        FenceBehaviour::Hangs => (None, false),
+                    };
+                    if let Some(d) = after {
+                        self.schedule(
+                            self.now + d,
+                            Pending::Fence {
+                                by: id,
+                                by_epoch,
+                                target,
+                                success,
+                            },
+                        );
+                    }
+                    if self.recording {
+                        self.records.push(Record {
+                            time: self.now,
+                            node: id,
+                            effect: Effect::Fence(target),
+                        });
+                    }
+                }
                 other => {
                     if self.recording {
                         self.records.push(Record {
@@ -399,7 +511,7 @@ impl<M: Machine> Cluster<M> {
                 };
                 if alive(self, from, from_epoch)
                     && alive(self, to, to_epoch)
-                    && self.net.is_up(from, to)
+                    && self.net.is_up(from, to, M::net(&msg))
                 {
                     self.input(to, Input::Recv { from, msg });
                 }
@@ -426,6 +538,45 @@ impl<M: Machine> Cluster<M> {
                 if slot.epoch == epoch {
                     let result = slot.disk.complete(&op);
                     self.input(node, Input::Disk(DiskCompletion { token, result }));
+                }
+            }
+            Pending::Process {
+                node,
+                epoch,
+                request,
+            } => {
+                let slot = self.slot_mut(node);
+                if slot.epoch == epoch {
+                    let exit = match slot.processes.get_mut(request.process) {
+                        Some(p) => p.complete(request.action),
+                        None => crate::OcfExit::ErrInstalled,
+                    };
+                    let event = ProcessEvent {
+                        process: request.process,
+                        action: request.action,
+                        call: request.call,
+                        exit,
+                    };
+                    self.input(node, Input::Process(event));
+                }
+            }
+            Pending::Fence {
+                by,
+                by_epoch,
+                target,
+                success,
+            } => {
+                if success && self.is_up(target) {
+                    self.crash(target);
+                }
+                if self.try_slot(by).is_some_and(|s| s.epoch == by_epoch) {
+                    self.input(
+                        by,
+                        Input::FenceDone {
+                            node: target,
+                            success,
+                        },
+                    );
                 }
             }
         }

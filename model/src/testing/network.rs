@@ -1,29 +1,36 @@
-//! A virtual network: per-link delay, loss and partitions, FIFO per direction.
+//! A virtual network: per-link delay, loss and partitions, per network, FIFO per
+//! direction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use core::time::Duration;
 
-use crate::{NodeId, Time};
+use crate::{Net, NodeId, Time};
 
 /// The state of the link between two nodes (both directions alike).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Link {
     /// One-way delay.
     pub delay: Duration,
-    /// False while partitioned: everything sent or in flight is lost.
+    /// False while partitioned on every network: everything sent or in flight is lost.
     pub up: bool,
     /// Drop this many of the next messages (each direction counts against it).
     pub drop_next: u32,
 }
 
 /// The links between nodes; a link never configured has the default delay and is up.
+///
+/// A pair of nodes is connected by one link per [`Net`]: [`VirtualNetwork::set_up`] cuts
+/// or heals all of them, [`VirtualNetwork::set_net_up`] one network only (one heartbeat
+/// ring, the replication link).
 #[derive(Clone, Debug)]
 pub struct VirtualNetwork {
     default_delay: Duration,
     links: BTreeMap<(NodeId, NodeId), Link>,
-    /// Latest delivery time per direction, to keep each direction FIFO.
-    last_delivery: BTreeMap<(NodeId, NodeId), Time>,
+    /// `(a, b, net)` with `a <= b` that are cut.
+    nets_down: BTreeSet<(NodeId, NodeId, Net)>,
+    /// Latest delivery time per direction and network, to keep each FIFO.
+    last_delivery: BTreeMap<(NodeId, NodeId, Net), Time>,
     sent: u64,
     dropped: u64,
 }
@@ -38,6 +45,7 @@ impl VirtualNetwork {
         VirtualNetwork {
             default_delay,
             links: BTreeMap::new(),
+            nets_down: BTreeSet::new(),
             last_delivery: BTreeMap::new(),
             sent: 0,
             dropped: 0,
@@ -63,9 +71,23 @@ impl VirtualNetwork {
         self.link_mut(a, b).delay = delay;
     }
 
-    /// Brings the link between `a` and `b` up or down.
+    /// Brings every network between `a` and `b` up or down.
     pub fn set_up(&mut self, a: NodeId, b: NodeId, up: bool) {
         self.link_mut(a, b).up = up;
+        if up {
+            let (x, y) = key(a, b);
+            self.nets_down.retain(|&(p, q, _)| (p, q) != (x, y));
+        }
+    }
+
+    /// Brings one network between `a` and `b` up or down.
+    pub fn set_net_up(&mut self, a: NodeId, b: NodeId, net: Net, up: bool) {
+        let (x, y) = key(a, b);
+        if up {
+            self.nets_down.remove(&(x, y, net));
+        } else {
+            self.nets_down.insert((x, y, net));
+        }
     }
 
     /// Loses the next `n` messages between `a` and `b`.
@@ -73,16 +95,19 @@ impl VirtualNetwork {
         self.link_mut(a, b).drop_next = n;
     }
 
-    /// Whether `a` and `b` can talk.
-    pub fn is_up(&self, a: NodeId, b: NodeId) -> bool {
-        self.link(a, b).up
+    /// Whether `a` and `b` can talk on `net`.
+    pub fn is_up(&self, a: NodeId, b: NodeId, net: Net) -> bool {
+        let (x, y) = key(a, b);
+        self.link(a, b).up && !self.nets_down.contains(&(x, y, net))
     }
 
-    /// A message from `from` to `to` sent at `now`: when it arrives, or `None` if lost.
-    pub fn send(&mut self, now: Time, from: NodeId, to: NodeId) -> Option<Time> {
+    /// A message from `from` to `to` on `net` sent at `now`: when it arrives, or `None` if
+    /// lost.
+    pub fn send(&mut self, now: Time, from: NodeId, to: NodeId, net: Net) -> Option<Time> {
         self.sent += 1;
+        let up = self.is_up(from, to, net);
         let link = self.link_mut(from, to);
-        if !link.up {
+        if !up {
             self.dropped += 1;
             return None;
         }
@@ -92,7 +117,10 @@ impl VirtualNetwork {
             return None;
         }
         let at = now + link.delay;
-        let last = self.last_delivery.entry((from, to)).or_insert(Time::ZERO);
+        let last = self
+            .last_delivery
+            .entry((from, to, net))
+            .or_insert(Time::ZERO);
         *last = (*last).max(at);
         Some(*last)
     }
