@@ -28,7 +28,8 @@ use crate::{
 };
 
 /// An observable effect a machine emitted: everything but sends, timers, disk requests
-/// and persists, which the harness carries out itself.
+/// and persists, which the harness carries out itself (process requests and STONITH are
+/// both carried out and recorded).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record<M: Machine> {
     /// When.
@@ -421,6 +422,13 @@ impl<M: Machine> Cluster<M> {
                 }
                 Effect::Persist(meta) => self.slot_mut(id).meta = Some(meta),
                 Effect::Process(request) => {
+                    if self.recording {
+                        self.records.push(Record {
+                            time: self.now,
+                            node: id,
+                            effect: Effect::Process(request),
+                        });
+                    }
                     let slot = self.slot(id);
                     let epoch = slot.epoch;
                     match slot.processes.get(request.process) {
