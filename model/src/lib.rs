@@ -16,6 +16,7 @@
 
 pub mod cluster;
 pub mod disk;
+pub mod guest;
 pub mod handler;
 pub mod io;
 pub mod machine;
