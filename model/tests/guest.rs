@@ -105,7 +105,7 @@ fn started(lab: &Lab, n: NodeId, p: ProcessId) -> Option<Time> {
 
 fn membership_notice(lab: &Lab, n: NodeId, want: MembershipNotice) -> Option<Time> {
     first_time(lab, n, |e| {
-        *e == Effect::Event(GuestNotice::Membership(want.clone()))
+        *e == Effect::Event(GuestNotice::Membership(want))
     })
 }
 
