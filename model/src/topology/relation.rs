@@ -6,23 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ElementKind;
 
-/// A VM's restart priority in its cluster (vSphere HA's order: agent VMs, FT
-/// secondaries, then High, Medium, Low).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub enum RestartPriority {
-    /// Restarted before Medium and Low.
-    High,
-    /// The default.
-    ///
-    /// src: FACTS "VMware-style cluster HA" (DD): restart order ... High > Medium
-    /// (default) > Low.
-    #[default]
-    Medium,
-    /// Restarted last.
-    Low,
-}
+/// A VM's restart priority: the cluster layer's own type, so a topology and the
+/// machines built from it cannot disagree.
+pub use crate::cluster::RestartPriority;
 
 /// A directed edge of the lab graph. Each relation has fixed endpoint kinds
 /// ([`Relation::endpoints`]), checked when the edge is added, so the rules of
