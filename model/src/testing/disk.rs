@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use core::time::Duration;
 
-use crate::{BlockNo, DiskError, DiskOp, Payload, Time};
+use super::Timing;
+use crate::{BlockNo, DiskError, DiskOp, NodeId, Payload, Time};
 
 /// A disk that completes requests in order after a latency, and may be made to fail.
 ///
@@ -36,11 +37,18 @@ impl VirtualDisk {
 
     /// When a request submitted at `now` completes: after its latency, and not before the
     /// request submitted before it.
-    pub(super) fn schedule(&mut self, now: Time, op: &DiskOp) -> Time {
-        let latency = match op {
+    pub(super) fn schedule(
+        &mut self,
+        now: Time,
+        op: &DiskOp,
+        node: NodeId,
+        timing: &mut dyn Timing,
+    ) -> Time {
+        let base = match op {
             DiskOp::Write { .. } => self.write_latency,
             DiskOp::Read { .. } => self.read_latency,
         };
+        let latency = timing.disk(node, op, base);
         self.busy_until = self.busy_until.max(now + latency);
         self.busy_until
     }

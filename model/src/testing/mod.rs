@@ -12,6 +12,7 @@
 mod disk;
 mod network;
 mod process;
+mod timing;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -21,6 +22,7 @@ use core::time::Duration;
 pub use disk::VirtualDisk;
 pub use network::{Link, VirtualNetwork};
 pub use process::{VirtualProcess, VirtualProcesses};
+pub use timing::{FixedTiming, Timing};
 
 use crate::{
     DiskCompletion, DiskOp, Effect, HandlerReply, Input, Machine, NodeId, ProcessEvent,
@@ -121,6 +123,8 @@ pub struct Cluster<M: Machine> {
     recording: bool,
     /// What STONITH does (default: works after 1 s).
     pub fencing: FenceBehaviour,
+    /// How long things take (default: exactly as configured).
+    timing: Box<dyn Timing>,
     scratch: Vec<Effect<M>>,
     events: u64,
 }
@@ -146,6 +150,7 @@ impl<M: Machine> Cluster<M> {
             records: Vec::new(),
             recording: true,
             fencing: FenceBehaviour::Works(Duration::from_secs(1)),
+            timing: Box::new(FixedTiming),
             scratch: Vec::new(),
             events: 0,
         }
@@ -165,6 +170,11 @@ impl<M: Machine> Cluster<M> {
             timers: BTreeMap::new(),
             epoch: 0,
         });
+    }
+
+    /// Replaces how durations are chosen (the simulator's seeded distributions).
+    pub fn set_timing(&mut self, timing: Box<dyn Timing>) {
+        self.timing = timing;
     }
 
     /// The virtual time.
@@ -370,7 +380,10 @@ impl<M: Machine> Cluster<M> {
         for effect in out.drain(..) {
             match effect {
                 Effect::Send { to, msg } => {
-                    let Some(at) = self.net.send(self.now, id, to, M::net(&msg)) else {
+                    let Some(at) =
+                        self.net
+                            .send(self.now, id, to, M::net(&msg), self.timing.as_mut())
+                    else {
                         continue;
                     };
                     let from_epoch = self.slot(id).epoch;
@@ -407,8 +420,12 @@ impl<M: Machine> Cluster<M> {
                 }
                 Effect::Disk(req) => {
                     let now = self.now;
-                    let slot = self.slot_mut(id);
-                    let at = slot.disk.schedule(now, &req.op);
+                    let index = usize::from(id.0);
+                    let timing = self.timing.as_mut();
+                    let Some(slot) = self.nodes.get_mut(index).and_then(Option::as_mut) else {
+                        continue;
+                    };
+                    let at = slot.disk.schedule(now, &req.op, id, timing);
                     let epoch = slot.epoch;
                     self.schedule(
                         at,
@@ -433,7 +450,10 @@ impl<M: Machine> Cluster<M> {
                     let epoch = slot.epoch;
                     match slot.processes.get(request.process) {
                         Some(p) => {
-                            if let Some(d) = p.duration(request.action) {
+                            if let Some(base) = p.duration(request.action) {
+                                let d =
+                                    self.timing
+                                        .process(id, request.process, request.action, base);
                                 self.schedule(
                                     self.now + d,
                                     Pending::Process {
@@ -462,7 +482,8 @@ impl<M: Machine> Cluster<M> {
                         FenceBehaviour::Fails(d) => (Some(d), false),
                         FenceBehaviour::Hangs => (None, false),
                     };
-                    if let Some(d) = after {
+                    if let Some(base) = after {
+                        let d = self.timing.fence(id, target, base);
                         self.schedule(
                             self.now + d,
                             Pending::Fence {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use core::time::Duration;
 
+use super::Timing;
 use crate::{Net, NodeId, Time};
 
 /// The state of the link between two nodes (both directions alike).
@@ -103,7 +104,14 @@ impl VirtualNetwork {
 
     /// A message from `from` to `to` on `net` sent at `now`: when it arrives, or `None` if
     /// lost.
-    pub fn send(&mut self, now: Time, from: NodeId, to: NodeId, net: Net) -> Option<Time> {
+    pub fn send(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        to: NodeId,
+        net: Net,
+        timing: &mut dyn Timing,
+    ) -> Option<Time> {
         self.sent += 1;
         let up = self.is_up(from, to, net);
         let link = self.link_mut(from, to);
@@ -116,7 +124,8 @@ impl VirtualNetwork {
             self.dropped += 1;
             return None;
         }
-        let at = now + link.delay;
+        let delay = link.delay;
+        let at = now + timing.message(from, to, net, delay);
         let last = self
             .last_delivery
             .entry((from, to, net))
