@@ -1,7 +1,34 @@
 //! The deterministic discrete-event simulator of dualha.
 //!
-//! Nothing lives here yet. This crate will own a virtual clock and a priority queue of
-//! `(time, sequence, event)`, drive the unchanged `model` machines, and draw every random
-//! value from seeded `rand_chacha` streams, so that one seed replays bit for bit
-//! (see `shared/DESIGN.md` and the "Predict" issue).
+//! It runs the unchanged `model` machines — the guests of the DRBD + Heartbeat pair, the
+//! vSphere-HA-like and Nova/Masakari-like cluster layers — in `model`'s harness, with
+//! every duration drawn from seeded `rand_chacha` streams (one per purpose) instead of
+//! fixed: the same seed gives the same trace, bit for bit, and every trial reports a
+//! trace hash. No wall clock is read and no `HashMap` is iterated.
+//!
+//! * [`dist`], [`rng`]: distributions and seeded streams;
+//! * [`profile`]: every duration and policy of the lab, from TOML
+//!   (`experiments/profiles/thesis.toml` is the study's);
+//! * [`scenario`]: architectures, platforms, services, failures, cells;
+//! * [`node`]: the one machine type the harness runs (any machine of the lab);
+//! * [`timing`]: the profile's distributions as the harness' timing model;
+//! * [`world`]: the lab of one trial and the glue between its layers;
+//! * [`trial`]: one trial, its probes, oracles and measurements; [`study`]: all of them;
+//! * [`trace`]: the trace hash.
 #![deny(missing_docs)]
+
+pub mod dist;
+pub mod node;
+pub mod profile;
+pub mod rng;
+pub mod scenario;
+pub mod study;
+pub mod timing;
+pub mod trace;
+pub mod trial;
+pub mod world;
+
+pub use profile::Profile;
+pub use scenario::{Architecture, Cell, FailureKind, Platform, Service};
+pub use study::run_study;
+pub use trial::{TrialResult, run_trial};

@@ -39,6 +39,8 @@ pub enum GuestTimer {
     Membership(MembershipTimer),
     /// The resource manager's.
     Resources(ResourceTimer),
+    /// Try a refused promotion of the replica again.
+    RetryPromote,
 }
 
 /// What a guest reports, tagged with its part.
@@ -70,6 +72,13 @@ pub enum GuestCommand {
     Resources(ResourceCommand),
 }
 
+/// How often the guest tries a refused promotion of its replica, 1 s apart: Heartbeat's
+/// `drbddisk` script retries `drbdadm primary` (src: drbd-utils `scripts/drbddisk`, its
+/// retry loop; not in FACTS), because the peer's demotion may still be on its way.
+const PROMOTE_TRIES: u8 = 6;
+/// The pause between promotion tries.
+const PROMOTE_RETRY: core::time::Duration = core::time::Duration::from_secs(1);
+
 /// One guest of the DRBD + Heartbeat pair.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Guest {
@@ -80,6 +89,8 @@ pub struct Guest {
     replica_resource: ProcessId,
     /// A promote the resource manager is waiting for (its call number).
     pending_promote: Option<u64>,
+    /// Tries left for the pending promote.
+    promote_tries_left: u8,
     /// The resource manager has been started.
     resources_started: bool,
 }
@@ -109,6 +120,7 @@ impl Guest {
             resources: ResourceManager::new(cfg.group),
             replica_resource,
             pending_promote: None,
+            promote_tries_left: 0,
             resources_started: false,
         })
     }
@@ -155,6 +167,7 @@ impl Guest {
                     return Some(OcfExit::Success);
                 }
                 self.pending_promote = Some(req.call);
+                self.promote_tries_left = PROMOTE_TRIES;
                 queue.push_back(PartInput::Replica(Input::Command(
                     ReplicaCommand::Promote { force: false },
                 )));
@@ -189,6 +202,16 @@ impl Guest {
                         if let (Effect::Event(notice), Some(call)) = (&e, self.pending_promote) {
                             let exit = match notice {
                                 ReplicaNotice::Role(Role::Primary) => Some(OcfExit::Success),
+                                ReplicaNotice::PromoteRefused(_) if self.promote_tries_left > 1 => {
+                                    // drbddisk retries `drbdadm primary`: the peer's demotion
+                                    // may not have reached this node yet.
+                                    self.promote_tries_left -= 1;
+                                    out.push(Effect::SetTimer {
+                                        id: GuestTimer::RetryPromote,
+                                        after: PROMOTE_RETRY,
+                                    });
+                                    None
+                                }
                                 ReplicaNotice::PromoteRefused(_) => Some(OcfExit::ErrGeneric),
                                 _ => None,
                             };
@@ -327,6 +350,12 @@ impl Machine for Guest {
                 GuestMsg::Resources(msg) => PartInput::Resources(Input::Recv { from, msg }),
             },
             Input::Timer(t) => match t {
+                GuestTimer::RetryPromote => {
+                    if self.pending_promote.is_none() {
+                        return;
+                    }
+                    PartInput::Replica(Input::Command(ReplicaCommand::Promote { force: false }))
+                }
                 GuestTimer::Replica(t) => PartInput::Replica(Input::Timer(t)),
                 GuestTimer::Membership(t) => PartInput::Membership(Input::Timer(t)),
                 GuestTimer::Resources(t) => PartInput::Resources(Input::Timer(t)),

@@ -1,0 +1,178 @@
+//! What one trial is: architecture, platform, service, failure.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The study's three architectures (THESIS "The three architectures compared").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// One VM, local storage, no HA software.
+    SingleNode,
+    /// Two VMs on different hosts of one cluster, DRBD + Heartbeat.
+    DrbdHeartbeat,
+    /// The DRBD + Heartbeat pair spanning two clusters, each VM also protected by its
+    /// cluster's VM restart.
+    Combined,
+}
+
+/// The two virtualization platforms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// vSphere + vCenter HA.
+    Vmware,
+    /// OpenStack (Nova + Masakari-style host recovery).
+    Openstack,
+}
+
+/// The services under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Apache, probed like ApacheBench.
+    Apache,
+    /// MySQL, probed like tpcc-mysql.
+    Mysql,
+}
+
+/// The study's failure experiments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The running service is stopped by hand.
+    Software,
+    /// The physical host under the active VM is powered off.
+    Hardware,
+    /// Every host of the active VM's cluster is lost.
+    Cluster,
+}
+
+impl Architecture {
+    /// All, in the study's order.
+    pub const ALL: [Architecture; 3] = [
+        Architecture::SingleNode,
+        Architecture::DrbdHeartbeat,
+        Architecture::Combined,
+    ];
+    /// The key used in files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Architecture::SingleNode => "single_node",
+            Architecture::DrbdHeartbeat => "drbd_heartbeat",
+            Architecture::Combined => "combined",
+        }
+    }
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Architecture::SingleNode => "single node",
+            Architecture::DrbdHeartbeat => "DRBD + Heartbeat",
+            Architecture::Combined => "combined",
+        }
+    }
+}
+
+impl Platform {
+    /// All.
+    pub const ALL: [Platform; 2] = [Platform::Vmware, Platform::Openstack];
+    /// The key used in files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Platform::Vmware => "vmware",
+            Platform::Openstack => "openstack",
+        }
+    }
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Vmware => "VMware",
+            Platform::Openstack => "OpenStack",
+        }
+    }
+}
+
+impl Service {
+    /// All.
+    pub const ALL: [Service; 2] = [Service::Apache, Service::Mysql];
+    /// The key used in files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Service::Apache => "apache",
+            Service::Mysql => "mysql",
+        }
+    }
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Service::Apache => "Apache",
+            Service::Mysql => "MySQL",
+        }
+    }
+}
+
+impl FailureKind {
+    /// All.
+    pub const ALL: [FailureKind; 3] = [
+        FailureKind::Software,
+        FailureKind::Hardware,
+        FailureKind::Cluster,
+    ];
+    /// The key used in files.
+    pub fn key(self) -> &'static str {
+        match self {
+            FailureKind::Software => "software",
+            FailureKind::Hardware => "hardware",
+            FailureKind::Cluster => "cluster",
+        }
+    }
+}
+
+/// One cell of the study: the trials of one combination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Cell {
+    /// Failure.
+    pub failure: FailureKind,
+    /// Architecture.
+    pub architecture: Architecture,
+    /// Platform.
+    pub platform: Platform,
+    /// Service.
+    pub service: Service,
+}
+
+impl Cell {
+    /// Every cell of the study, in a fixed order.
+    pub fn all() -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for failure in FailureKind::ALL {
+            for architecture in Architecture::ALL {
+                for platform in Platform::ALL {
+                    for service in Service::ALL {
+                        cells.push(Cell {
+                            failure,
+                            architecture,
+                            platform,
+                            service,
+                        });
+                    }
+                }
+            }
+        }
+        cells
+    }
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failure / {} / {} / {}",
+            self.failure.key(),
+            self.architecture.label(),
+            self.platform.label(),
+            self.service.label()
+        )
+    }
+}

@@ -1,0 +1,380 @@
+//! One trial: boot the lab, let it settle, inject the failure, probe until the service
+//! answers again (or the horizon passes), and measure what happened.
+
+use std::collections::BTreeMap;
+
+use core::fmt::Write as _;
+use core::time::Duration;
+
+use model::cluster::ClusterNotice;
+use model::guest::{GuestCommand, GuestNotice};
+use model::membership::MembershipNotice;
+use model::replication::{ReplicaCommand, ReplicaNotice, Role};
+use model::resources::ResourceNotice;
+use model::{Effect, NodeId, OcfAction, Payload, ProcessRequest, Time, WriteId};
+use serde::{Deserialize, Serialize};
+
+use crate::node::{SimCommand, SimNode, SimNotice};
+use crate::profile::Profile;
+use crate::rng::stream;
+use crate::scenario::{Cell, FailureKind, Service};
+use crate::trace::TraceHash;
+use crate::world::{FS, GUEST_A, IP, SERVICE, World, secs};
+
+/// How often the world connects the layers and checks its oracles.
+const TICK: Duration = Duration::from_millis(100);
+/// How long a trial keeps running after the service is back, to see it stay up.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// One phase of a recovery and how long it took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// `detection`, `vm restart`, `takeover`, `promotion`, `mount`, `address`,
+    /// `service start`.
+    pub name: String,
+    /// Seconds.
+    pub secs: f64,
+}
+
+/// What one trial measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// The cell.
+    pub cell: Cell,
+    /// The trial's number within its cell.
+    pub trial: u32,
+    /// The trial's own seed (derived from the run seed, the cell and the number).
+    pub seed: u64,
+    /// Virtual seconds from boot to the fault.
+    pub fault_at: f64,
+    /// The service answered again before the horizon.
+    pub recovered: bool,
+    /// Seconds from the fault to the first successful probe after it.
+    pub recovery_secs: Option<f64>,
+    /// Every interval in which probes failed after the warm-up: `[from, to)` seconds;
+    /// `to` is the horizon for an outage that never ended.
+    pub down_intervals: Vec<(f64, f64)>,
+    /// Where the recovery time went.
+    pub phases: Vec<Phase>,
+    /// Writes the transaction probe had acknowledged that the serving replica lacks.
+    pub lost_acked_writes: u64,
+    /// Two guests served (or were Primary) at once.
+    pub split_brain: bool,
+    /// STONITH requests.
+    pub fencing_events: u32,
+    /// Guest VMs the cluster layer (re)booted after the fault.
+    pub vm_restarts: u32,
+    /// The guest serving at the end, if any.
+    pub serving_at_end: Option<u16>,
+    /// The lab did not reach its starting state (the group on guest A) by the fault.
+    pub setup_failed: bool,
+    /// Harness events processed.
+    pub events: u64,
+    /// Hash of every observable effect of the run: equal seeds give equal hashes.
+    pub trace_hash: String,
+}
+
+/// The seed of trial `trial` of `cell` in a run seeded with `run_seed`.
+pub fn trial_seed(run_seed: u64, cell: Cell, trial: u32) -> u64 {
+    use rand::Rng;
+    let label = format!(
+        "{}/{}/{}/{}/{trial}",
+        cell.failure.key(),
+        cell.architecture.key(),
+        cell.platform.key(),
+        cell.service.key()
+    );
+    stream(run_seed, &label).random()
+}
+
+/// Runs one trial.
+pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> TrialResult {
+    let seed = trial_seed(run_seed, cell, trial);
+    let mut w = World::new(profile, cell, seed);
+    let mut fault_rng = stream(seed, "fault");
+    let fault_at = Time::ZERO
+        + secs(profile.trial.warmup)
+        + profile.trial.fault_offset.sample(&mut fault_rng);
+    let probe_every = secs(profile.probe.interval);
+    let mut probe = Probe::new(cell.service == Service::Mysql);
+    let mut next_probe = Time::ZERO + probe_every;
+    let mut split_brain = false;
+
+    // Warm-up.
+    while w.lab.now() < fault_at {
+        let step = (fault_at - w.lab.now()).min(TICK);
+        w.lab.run_for(step);
+        w.sync_layers();
+        while next_probe <= w.lab.now() {
+            probe.probe(&mut w, next_probe, false);
+            next_probe = next_probe + probe_every;
+        }
+    }
+    let setup_failed = w.serving() != [GUEST_A];
+    let records_before = w.lab.records().len();
+
+    inject(&mut w, cell.failure);
+
+    let horizon = fault_at + secs(profile.trial.horizon);
+    let mut recovered_at: Option<Time> = None;
+    while w.lab.now() < horizon {
+        if recovered_at.is_some_and(|t| w.lab.now() >= t + SETTLE) {
+            break;
+        }
+        w.lab.run_for(TICK);
+        w.sync_layers();
+        let primaries = w
+            .guests
+            .keys()
+            .filter(|&&g| w.role(g) == Some(Role::Primary))
+            .count();
+        if w.serving().len() > 1 || primaries > 1 {
+            split_brain = true;
+        }
+        while next_probe <= w.lab.now() {
+            let ok = probe.probe(&mut w, next_probe, true);
+            if ok && recovered_at.is_none() {
+                recovered_at = Some(next_probe);
+            }
+            next_probe = next_probe + probe_every;
+        }
+    }
+
+    let end = w.lab.now();
+    let lost = probe.lost_acked(&w);
+    let phases = phases(&w, records_before, fault_at, recovered_at);
+    let fencing_events = w.lab.records()[records_before..]
+        .iter()
+        .filter(|r| matches!(r.effect, Effect::Fence(_)))
+        .count() as u32;
+    let mut hash = TraceHash::default();
+    for r in w.lab.records() {
+        let _ = writeln!(hash, "{}|{}|{:?}", r.time.as_nanos(), r.node.0, r.effect);
+    }
+    TrialResult {
+        cell,
+        trial,
+        seed,
+        fault_at: fault_at.as_nanos() as f64 / 1e9,
+        recovered: recovered_at.is_some(),
+        recovery_secs: recovered_at.map(|t| (t - fault_at).as_secs_f64()),
+        down_intervals: probe.down_intervals(end),
+        phases,
+        lost_acked_writes: lost,
+        split_brain,
+        fencing_events,
+        vm_restarts: w.boots.iter().filter(|(t, _, _)| *t > fault_at).count() as u32,
+        serving_at_end: w.serving().first().map(|g| g.0),
+        setup_failed,
+        events: w.lab.events(),
+        trace_hash: hash.hex(),
+    }
+}
+
+/// Injects the study's failure against the serving guest A.
+fn inject(w: &mut World, failure: FailureKind) {
+    match failure {
+        // "Stop the running service by hand": a clean stop, behind the cluster's back.
+        FailureKind::Software => {
+            if let Some(p) = w.lab.processes_mut(GUEST_A).get_mut(SERVICE) {
+                p.running = false;
+            }
+        }
+        FailureKind::Hardware => {
+            if let Some(&host) = w.placement.get(&GUEST_A) {
+                w.power_off_host(host);
+            }
+        }
+        FailureKind::Cluster => {
+            let Some(&host) = w.placement.get(&GUEST_A) else {
+                return;
+            };
+            let Some(cluster) = w.layout.cluster_of(host).cloned() else {
+                return;
+            };
+            // The control plane that lived in this cluster must fail over elsewhere.
+            w.shared.borrow_mut().control_plane_failing_over = true;
+            for h in cluster.hosts {
+                w.power_off_host(h);
+            }
+            for n in [cluster.controller, cluster.engine, cluster.datastore] {
+                if w.lab.try_node(n).is_some() {
+                    w.lab.crash(n);
+                }
+            }
+        }
+    }
+}
+
+/// The probes: an availability probe (ApacheBench- or tpcc-like request every interval),
+/// and for MySQL a transaction that writes one block and must stay durable.
+struct Probe {
+    writes: bool,
+    next_write: u64,
+    /// Block -> newest acknowledged write.
+    acked: BTreeMap<u64, u64>,
+    records_seen: usize,
+    /// (time, ok) of every probe after the warm-up.
+    results: Vec<(Time, bool)>,
+}
+
+impl Probe {
+    fn new(writes: bool) -> Probe {
+        Probe {
+            writes,
+            next_write: 0,
+            acked: BTreeMap::new(),
+            records_seen: 0,
+            results: Vec::new(),
+        }
+    }
+
+    /// One probe at `at`; true if the service answered.
+    fn probe(&mut self, w: &mut World, at: Time, record: bool) -> bool {
+        self.collect_acks(w);
+        let serving = w.serving();
+        let ok = !serving.is_empty();
+        if self.writes {
+            if let Some(&g) = serving.first() {
+                if matches!(w.lab.try_node(g), Some(SimNode::Guest(_))) {
+                    self.next_write += 1;
+                    let id = self.next_write;
+                    w.lab.command(
+                        g,
+                        SimCommand::Guest(GuestCommand::Replica(ReplicaCommand::Write {
+                            id: WriteId(id),
+                            block: id % 64,
+                            data: Payload::from_u64(id),
+                        })),
+                    );
+                }
+            }
+        }
+        if record {
+            self.results.push((at, ok));
+        }
+        ok
+    }
+
+    fn collect_acks(&mut self, w: &World) {
+        let records = w.lab.records();
+        for r in &records[self.records_seen..] {
+            if let Effect::Ack(WriteId(id)) = r.effect {
+                let e = self.acked.entry(id % 64).or_insert(0);
+                *e = (*e).max(id);
+            }
+        }
+        self.records_seen = records.len();
+    }
+
+    /// Acknowledged writes missing on the guest serving at the end.
+    fn lost_acked(&mut self, w: &World) -> u64 {
+        self.collect_acks(w);
+        let Some(&g) = w.serving().first() else {
+            return 0;
+        };
+        self.acked
+            .iter()
+            .filter(|&(&block, &id)| {
+                let have = w.lab.disk(g).block(block).and_then(|p| p.as_u64()).unwrap_or(0);
+                have < id
+            })
+            .count() as u64
+    }
+
+    fn down_intervals(&self, end: Time) -> Vec<(f64, f64)> {
+        let s = |t: Time| t.as_nanos() as f64 / 1e9;
+        let mut out = Vec::new();
+        let mut down_since: Option<Time> = None;
+        for &(t, ok) in &self.results {
+            match (ok, down_since) {
+                (false, None) => down_since = Some(t),
+                (true, Some(from)) => {
+                    out.push((s(from), s(t)));
+                    down_since = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(from) = down_since {
+            out.push((s(from), s(end)));
+        }
+        out
+    }
+}
+
+/// Splits the recovery into phases from the records after the fault.
+fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<Phase> {
+    let Some(recovered) = recovered else {
+        return Vec::new();
+    };
+    let records = &w.lab.records()[from..];
+    let first = |pred: &dyn Fn(NodeId, &Effect<SimNode>) -> bool| {
+        records
+            .iter()
+            .find(|r| r.time <= recovered && pred(r.node, &r.effect))
+            .map(|r| r.time)
+    };
+    let detect = first(&|_, e| {
+        matches!(
+            e,
+            Effect::Event(SimNotice::Guest(GuestNotice::Membership(MembershipNotice::PeerDead(_))))
+                | Effect::Event(SimNotice::Guest(GuestNotice::Resources(
+                    ResourceNotice::MonitorFailed { .. }
+                )))
+                | Effect::Event(SimNotice::Cluster(ClusterNotice::HostFailed(_)))
+        )
+    });
+    let server = w.serving().first().copied();
+    let on_server = |n: NodeId| Some(n) == server;
+    let vm_booted = w
+        .boots
+        .iter()
+        .find(|(t, g, _)| *t > fault && *t <= recovered && Some(*g) == server)
+        .map(|(t, _, _)| *t);
+    let promoted = records
+        .iter()
+        .filter(|r| r.time <= recovered && on_server(r.node))
+        .filter(|r| {
+            r.effect
+                == Effect::Event(SimNotice::Guest(GuestNotice::Replica(ReplicaNotice::Role(
+                    Role::Primary,
+                ))))
+        })
+        .map(|r| r.time)
+        .next_back();
+    let start_of = |p| {
+        records
+            .iter()
+            .filter(|r| r.time <= recovered && on_server(r.node))
+            .filter(|r| {
+                matches!(r.effect, Effect::Process(ProcessRequest { process, action: OcfAction::Start, .. }) if process == p)
+            })
+            .map(|r| r.time)
+            .next_back()
+    };
+    let marks = [
+        ("detection", detect),
+        ("vm restart", vm_booted),
+        ("takeover", promoted),
+        ("mount", start_of(IP)),
+        ("address", start_of(SERVICE)),
+        ("service start", Some(recovered)),
+    ];
+    let mut out = Vec::new();
+    let mut last = fault;
+    for (name, mark) in marks {
+        // The mount starts right after promotion; "takeover" ends at the mount's start.
+        let mark = if name == "takeover" { start_of(FS).or(mark) } else { mark };
+        if let Some(t) = mark {
+            if t >= last {
+                out.push(Phase {
+                    name: name.to_string(),
+                    secs: (t - last).as_secs_f64(),
+                });
+                last = t;
+            }
+        }
+    }
+    out
+}
