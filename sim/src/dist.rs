@@ -75,9 +75,9 @@ impl Dist {
         let ok = |x: f64| x.is_finite() && x >= 0.0;
         match *self {
             Dist::Fixed { secs } if !ok(secs) => Err(format!("secs = {secs} must be >= 0")),
-            Dist::Uniform { min, max } if !ok(min) || !ok(max) || max < min => {
-                Err(format!("uniform needs 0 <= min <= max, got min = {min}, max = {max}"))
-            }
+            Dist::Uniform { min, max } if !ok(min) || !ok(max) || max < min => Err(format!(
+                "uniform needs 0 <= min <= max, got min = {min}, max = {max}"
+            )),
             Dist::Normal { mean, sd, min } if !ok(mean) || !ok(sd) || !ok(min) => Err(format!(
                 "normal needs mean, sd, min >= 0, got mean = {mean}, sd = {sd}, min = {min}"
             )),
@@ -112,7 +112,10 @@ mod tests {
         let mean = draws.iter().sum::<f64>() / draws.len() as f64;
         assert!((9.0..11.0).contains(&mean), "mean {mean}");
         let mut again = ChaCha8Rng::seed_from_u64(7);
-        assert_eq!(u.sample(&mut again), Dist::Uniform { min: 2.0, max: 4.0 }.sample(&mut ChaCha8Rng::seed_from_u64(7)));
+        assert_eq!(
+            u.sample(&mut again),
+            Dist::Uniform { min: 2.0, max: 4.0 }.sample(&mut ChaCha8Rng::seed_from_u64(7))
+        );
         assert!(Dist::Uniform { min: 3.0, max: 1.0 }.validate().is_err());
     }
 }

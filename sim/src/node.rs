@@ -129,7 +129,10 @@ where
 macro_rules! lower {
     ($input:expr, $msg:path, $timer:path, $cmd:path) => {
         match $input {
-            Input::Recv { from, msg: $msg(msg) } => Some(Input::Recv { from, msg }),
+            Input::Recv {
+                from,
+                msg: $msg(msg),
+            } => Some(Input::Recv { from, msg }),
             Input::Timer($timer(t)) => Some(Input::Timer(t)),
             Input::Command($cmd(c)) => Some(Input::Command(c)),
             Input::Disk(d) => Some(Input::Disk(d)),
@@ -165,15 +168,19 @@ impl Machine for SimNode {
             }
             SimNode::Unmanaged => {}
             SimNode::Vmware(v) => {
-                if let Some(i) = lower!(input, SimMsg::Vmware, SimTimer::Vmware, SimCommand::Cluster)
+                if let Some(i) =
+                    lower!(input, SimMsg::Vmware, SimTimer::Vmware, SimCommand::Cluster)
                 {
                     delegate(v, now, i, out);
                 }
             }
             SimNode::OpenStack(o) => {
-                if let Some(i) =
-                    lower!(input, SimMsg::OpenStack, SimTimer::OpenStack, SimCommand::Cluster)
-                {
+                if let Some(i) = lower!(
+                    input,
+                    SimMsg::OpenStack,
+                    SimTimer::OpenStack,
+                    SimCommand::Cluster
+                ) {
                     delegate(o, now, i, out);
                 }
             }

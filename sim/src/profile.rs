@@ -195,19 +195,31 @@ impl Profile {
             })
         };
         let h = &self.heartbeat;
-        if !(h.keepalive > 0.0) {
-            return bad("heartbeat.keepalive", format!("{} must be > 0", h.keepalive));
+        if !positive(h.keepalive) {
+            return bad(
+                "heartbeat.keepalive",
+                format!("{} must be > 0", h.keepalive),
+            );
         }
-        for (key, d) in [("heartbeat.deadtime", h.deadtime), ("heartbeat.combined_deadtime", h.combined_deadtime)] {
-            if !(d > 2.0 * h.keepalive) {
-                return bad(key, format!("{d} must be more than 2 x keepalive ({})", h.keepalive));
+        for (key, d) in [
+            ("heartbeat.deadtime", h.deadtime),
+            ("heartbeat.combined_deadtime", h.combined_deadtime),
+        ] {
+            if !positive(d - 2.0 * h.keepalive) {
+                return bad(
+                    key,
+                    format!("{d} must be more than 2 x keepalive ({})", h.keepalive),
+                );
             }
         }
         if !(1..=2).contains(&h.rings) {
             return bad("heartbeat.rings", format!("{} must be 1 or 2", h.rings));
         }
         if !["A", "B", "C"].contains(&self.drbd.protocol.as_str()) {
-            return bad("drbd.protocol", format!("{:?}; allowed: \"A\", \"B\", \"C\"", self.drbd.protocol));
+            return bad(
+                "drbd.protocol",
+                format!("{:?}; allowed: \"A\", \"B\", \"C\"", self.drbd.protocol),
+            );
         }
         for s in [Service::Apache, Service::Mysql] {
             if !self.services.contains_key(&s) {
@@ -219,17 +231,26 @@ impl Profile {
                 return bad("platforms", format!("missing [platforms.{}]", p.key()));
             }
         }
-        if !(self.probe.interval > 0.0) {
-            return bad("probe.interval", format!("{} must be > 0", self.probe.interval));
+        if !positive(self.probe.interval) {
+            return bad(
+                "probe.interval",
+                format!("{} must be > 0", self.probe.interval),
+            );
         }
-        if !(self.trial.horizon > 0.0) {
-            return bad("trial.horizon", format!("{} must be > 0", self.trial.horizon));
+        if !positive(self.trial.horizon) {
+            return bad(
+                "trial.horizon",
+                format!("{} must be > 0", self.trial.horizon),
+            );
         }
         let dists: Vec<(String, Dist)> = [
             ("network.latency".to_string(), self.network.latency),
             ("drbd.disk_latency".to_string(), self.drbd.disk_latency),
             ("filesystem.mount".to_string(), self.filesystem.mount),
-            ("filesystem.mount_after_crash".to_string(), self.filesystem.mount_after_crash),
+            (
+                "filesystem.mount_after_crash".to_string(),
+                self.filesystem.mount_after_crash,
+            ),
             ("filesystem.umount".to_string(), self.filesystem.umount),
             ("trial.fault_offset".to_string(), self.trial.fault_offset),
         ]
@@ -237,7 +258,10 @@ impl Profile {
         .chain(self.services.iter().flat_map(|(s, p)| {
             [
                 (format!("services.{}.start", s.key()), p.start),
-                (format!("services.{}.start_after_crash", s.key()), p.start_after_crash),
+                (
+                    format!("services.{}.start_after_crash", s.key()),
+                    p.start_after_crash,
+                ),
                 (format!("services.{}.stop", s.key()), p.stop),
                 (format!("services.{}.monitor", s.key()), p.monitor),
             ]
@@ -245,8 +269,14 @@ impl Profile {
         .chain(self.platforms.iter().flat_map(|(k, p)| {
             [
                 (format!("platforms.{}.vm_boot", k.key()), p.vm_boot),
-                (format!("platforms.{}.address_start", k.key()), p.address_start),
-                (format!("platforms.{}.control_plane_failover", k.key()), p.control_plane_failover),
+                (
+                    format!("platforms.{}.address_start", k.key()),
+                    p.address_start,
+                ),
+                (
+                    format!("platforms.{}.control_plane_failover", k.key()),
+                    p.control_plane_failover,
+                ),
             ]
         }))
         .collect();
@@ -257,6 +287,11 @@ impl Profile {
         }
         Ok(())
     }
+}
+
+/// A finite number above zero (NaN is not).
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
 }
 
 fn toml_from_str(text: &str) -> Result<Profile, ProfileError> {

@@ -45,7 +45,12 @@ pub struct SimTiming {
 
 impl SimTiming {
     /// The timing of `cell` under `profile`, seeded with `seed`.
-    pub fn new(profile: &Profile, cell: Cell, seed: u64, shared: Rc<RefCell<SharedState>>) -> SimTiming {
+    pub fn new(
+        profile: &Profile,
+        cell: Cell,
+        seed: u64,
+        shared: Rc<RefCell<SharedState>>,
+    ) -> SimTiming {
         SimTiming {
             network: profile.network.latency,
             disk: profile.drbd.disk_latency,
@@ -73,13 +78,23 @@ impl Timing for SimTiming {
         base + self.disk.sample(&mut self.disk_rng)
     }
 
-    fn process(&mut self, _node: NodeId, process: ProcessId, action: OcfAction, base: Duration) -> Duration {
+    fn process(
+        &mut self,
+        _node: NodeId,
+        process: ProcessId,
+        action: OcfAction,
+        base: Duration,
+    ) -> Duration {
         let rng = &mut self.process_rng;
         let mut shared = self.shared.borrow_mut();
         match (process, action) {
             (FS, OcfAction::Start) => {
                 let dirty = core::mem::take(&mut shared.fs_dirty);
-                if dirty { self.fs.1.sample(rng) } else { self.fs.0.sample(rng) }
+                if dirty {
+                    self.fs.1.sample(rng)
+                } else {
+                    self.fs.0.sample(rng)
+                }
             }
             (FS, OcfAction::Stop) => self.fs.2.sample(rng),
             (IP, OcfAction::Start) => {

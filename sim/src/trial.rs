@@ -92,9 +92,8 @@ pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> Tr
     let seed = trial_seed(run_seed, cell, trial);
     let mut w = World::new(profile, cell, seed);
     let mut fault_rng = stream(seed, "fault");
-    let fault_at = Time::ZERO
-        + secs(profile.trial.warmup)
-        + profile.trial.fault_offset.sample(&mut fault_rng);
+    let fault_at =
+        Time::ZERO + secs(profile.trial.warmup) + profile.trial.fault_offset.sample(&mut fault_rng);
     let probe_every = secs(profile.probe.interval);
     let mut probe = Probe::new(cell.service == Service::Mysql);
     let mut next_probe = Time::ZERO + probe_every;
@@ -276,7 +275,12 @@ impl Probe {
         self.acked
             .iter()
             .filter(|&(&block, &id)| {
-                let have = w.lab.disk(g).block(block).and_then(|p| p.as_u64()).unwrap_or(0);
+                let have = w
+                    .lab
+                    .disk(g)
+                    .block(block)
+                    .and_then(|p| p.as_u64())
+                    .unwrap_or(0);
                 have < id
             })
             .count() as u64
@@ -315,16 +319,6 @@ fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<P
             .find(|r| r.time <= recovered && pred(r.node, &r.effect))
             .map(|r| r.time)
     };
-    let detect = first(&|_, e| {
-        matches!(
-            e,
-            Effect::Event(SimNotice::Guest(GuestNotice::Membership(MembershipNotice::PeerDead(_))))
-                | Effect::Event(SimNotice::Guest(GuestNotice::Resources(
-                    ResourceNotice::MonitorFailed { .. }
-                )))
-                | Effect::Event(SimNotice::Cluster(ClusterNotice::HostFailed(_)))
-        )
-    });
     let server = w.serving().first().copied();
     let on_server = |n: NodeId| Some(n) == server;
     let vm_booted = w
@@ -332,6 +326,27 @@ fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<P
         .iter()
         .find(|(t, g, _)| *t > fault && *t <= recovered && Some(*g) == server)
         .map(|(t, _, _)| *t);
+    // Detection is by whichever layer recovered the service: the cluster layer when it
+    // booted the serving guest again, Heartbeat (deadtime or a failed monitor) otherwise.
+    let detect = if vm_booted.is_some() {
+        first(&|_, e| {
+            matches!(
+                e,
+                Effect::Event(SimNotice::Cluster(ClusterNotice::HostFailed(_)))
+            )
+        })
+    } else {
+        first(&|_, e| {
+            matches!(
+                e,
+                Effect::Event(SimNotice::Guest(GuestNotice::Membership(
+                    MembershipNotice::PeerDead(_)
+                ))) | Effect::Event(SimNotice::Guest(GuestNotice::Resources(
+                    ResourceNotice::MonitorFailed { .. }
+                )))
+            )
+        })
+    };
     let promoted = records
         .iter()
         .filter(|r| r.time <= recovered && on_server(r.node))
@@ -365,7 +380,11 @@ fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<P
     let mut last = fault;
     for (name, mark) in marks {
         // The mount starts right after promotion; "takeover" ends at the mount's start.
-        let mark = if name == "takeover" { start_of(FS).or(mark) } else { mark };
+        let mark = if name == "takeover" {
+            start_of(FS).or(mark)
+        } else {
+            mark
+        };
         if let Some(t) = mark {
             if t >= last {
                 out.push(Phase {

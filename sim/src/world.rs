@@ -16,9 +16,7 @@ use std::sync::Arc;
 
 use core::time::Duration;
 
-use model::cluster::openstack::{
-    ComputeHost, MasakariEngine, NovaController, OpenStackConfig,
-};
+use model::cluster::openstack::{ComputeHost, MasakariEngine, NovaController, OpenStackConfig};
 use model::cluster::vmware::{Datastore, FdmAgent, IsolationAddress, VmwareConfig};
 use model::cluster::{ClusterCommand, VmSpec, VmStorage};
 use model::guest::{Guest, GuestCommand, GuestConfig};
@@ -229,14 +227,19 @@ impl World {
         let shared = Rc::new(RefCell::new(SharedState::default()));
         let mut lab = Cluster::new();
         lab.net = VirtualNetwork::new(Duration::ZERO);
-        lab.set_timing(Box::new(SimTiming::new(profile, cell, seed, Rc::clone(&shared))));
+        lab.set_timing(Box::new(SimTiming::new(
+            profile,
+            cell,
+            seed,
+            Rc::clone(&shared),
+        )));
         lab.fencing = model::testing::FenceBehaviour::Works(Duration::from_secs(2));
         let disk = || VirtualDisk::new(Duration::ZERO);
 
         // Guests, not yet running: their VMs boot first.
         let mut guests = BTreeMap::new();
         let pair = cell.architecture != Architecture::SingleNode;
-        for (&g, _) in &layout.home {
+        for &g in layout.home.keys() {
             let peer = if g == GUEST_A { GUEST_B } else { GUEST_A };
             let cfg = guest_config(profile, cell, g, peer);
             let machine = if pair {
@@ -386,7 +389,11 @@ impl World {
 
     /// The guests serving now.
     pub fn serving(&self) -> Vec<NodeId> {
-        self.guests.keys().copied().filter(|&g| self.serves(g)).collect()
+        self.guests
+            .keys()
+            .copied()
+            .filter(|&g| self.serves(g))
+            .collect()
     }
 
     /// Connects the layers: guests whose VM died go down; guests whose VM came up on
@@ -400,7 +407,9 @@ impl World {
                 .clusters
                 .iter()
                 .flat_map(|c| c.hosts.iter().copied())
-                .find(|&h| self.lab.is_up(h) && self.lab.processes(h).get(vm).is_some_and(|p| p.running));
+                .find(|&h| {
+                    self.lab.is_up(h) && self.lab.processes(h).get(vm).is_some_and(|p| p.running)
+                });
             match (self.placement.get(&g).copied(), running_on) {
                 (Some(h), Some(now)) if h == now => {}
                 (Some(_), None) => self.guest_down(g),
@@ -419,7 +428,11 @@ impl World {
     fn guest_down(&mut self, g: NodeId) {
         if self.lab.is_up(g) {
             let mounted = self.lab.processes(g).get(FS).is_some_and(|p| p.running);
-            let service = self.lab.processes(g).get(SERVICE).is_some_and(|p| p.running);
+            let service = self
+                .lab
+                .processes(g)
+                .get(SERVICE)
+                .is_some_and(|p| p.running);
             let mut s = self.shared.borrow_mut();
             s.fs_dirty |= mounted;
             s.service_crashed |= service;
@@ -447,7 +460,11 @@ impl World {
                 }
             }
             _ => {
-                let meta = self.lab.persisted(g).cloned().or_else(|| Some(synced_meta()));
+                let meta = self
+                    .lab
+                    .persisted(g)
+                    .cloned()
+                    .or_else(|| Some(synced_meta()));
                 match Guest::restart(cfg, meta) {
                     Ok(guest) => self.lab.restart(g, SimNode::Guest(Box::new(guest))),
                     Err(e) => panic!("the profile makes an invalid guest: {e}"),

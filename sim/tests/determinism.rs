@@ -15,7 +15,11 @@ fn cell(failure: FailureKind, architecture: Architecture, platform: Platform) ->
 #[test]
 fn one_seed_gives_one_trace_and_two_seeds_two() {
     let p = Profile::thesis();
-    let c = cell(FailureKind::Hardware, Architecture::Combined, Platform::Vmware);
+    let c = cell(
+        FailureKind::Hardware,
+        Architecture::Combined,
+        Platform::Vmware,
+    );
     let a = run_trial(&p, c, 0, 42);
     let b = run_trial(&p, c, 0, 42);
     assert_eq!(a, b, "same seed, same result, field by field");
@@ -25,15 +29,27 @@ fn one_seed_gives_one_trace_and_two_seeds_two() {
     // Trials of one run differ from each other too.
     assert_ne!(a.trace_hash, run_trial(&p, c, 1, 42).trace_hash);
     assert!(a.recovered);
-    assert!(a.events > 1000, "the trial did something: {} events", a.events);
+    assert!(
+        a.events > 1000,
+        "the trial did something: {} events",
+        a.events
+    );
 }
 
 #[test]
 fn the_thread_count_does_not_change_any_result() {
     let p = Profile::thesis();
     let cells = [
-        cell(FailureKind::Software, Architecture::DrbdHeartbeat, Platform::Openstack),
-        cell(FailureKind::Cluster, Architecture::Combined, Platform::Openstack),
+        cell(
+            FailureKind::Software,
+            Architecture::DrbdHeartbeat,
+            Platform::Openstack,
+        ),
+        cell(
+            FailureKind::Cluster,
+            Architecture::Combined,
+            Platform::Openstack,
+        ),
     ];
     let one = run_study(&p, &cells, 3, 7, 1, &|_| {});
     let two = run_study(&p, &cells, 3, 7, 2, &|_| {});
@@ -48,20 +64,39 @@ fn raising_deadtime_by_10_s_delays_every_deadtime_bound_recovery_by_about_10_s()
     let base = Profile::thesis();
     let mut slower = base.clone();
     slower.heartbeat.deadtime += 10.0;
-    let c = cell(FailureKind::Hardware, Architecture::DrbdHeartbeat, Platform::Vmware);
+    let c = cell(
+        FailureKind::Hardware,
+        Architecture::DrbdHeartbeat,
+        Platform::Vmware,
+    );
     let mut shifts = Vec::new();
     for trial in 0..6 {
-        let a = run_trial(&base, c, trial, 5).recovery_secs.expect("recovers");
-        let b = run_trial(&slower, c, trial, 5).recovery_secs.expect("recovers");
+        let a = run_trial(&base, c, trial, 5)
+            .recovery_secs
+            .expect("recovers");
+        let b = run_trial(&slower, c, trial, 5)
+            .recovery_secs
+            .expect("recovers");
         shifts.push(b - a);
     }
     let mean = shifts.iter().sum::<f64>() / shifts.len() as f64;
-    assert!((8.0..=12.0).contains(&mean), "mean shift {mean:.1} s: {shifts:?}");
+    assert!(
+        (8.0..=12.0).contains(&mean),
+        "mean shift {mean:.1} s: {shifts:?}"
+    );
     // A software failure does not depend on deadtime.
-    let s = cell(FailureKind::Software, Architecture::DrbdHeartbeat, Platform::Vmware);
+    let s = cell(
+        FailureKind::Software,
+        Architecture::DrbdHeartbeat,
+        Platform::Vmware,
+    );
     let a = run_trial(&base, s, 0, 5).recovery_secs.expect("recovers");
     let b = run_trial(&slower, s, 0, 5).recovery_secs.expect("recovers");
-    assert!((b - a).abs() < 3.0, "software recovery moved by {:.1} s", b - a);
+    assert!(
+        (b - a).abs() < 3.0,
+        "software recovery moved by {:.1} s",
+        b - a
+    );
 }
 
 #[test]
