@@ -1,6 +1,14 @@
 //! Experiments of dualha: scenario files, the `dualha` command line, sweeps, plots and
 //! reports.
 //!
-//! Nothing lives here yet; the `check` and `reproduce` commands arrive with the "Verify"
-//! and "Predict" issues.
+//! * [`check`]: `dualha check`, the model checker's command (one configuration from a
+//!   TOML file, or the built-in matrix), its table, JSON and exit codes.
+//! * [`reproduce`]: `dualha reproduce`, the study reproduced in the simulator: tables,
+//!   figures, `REPORT.md` and `results.json`;
+//! * [`simulate`]: `dualha simulate`, one scripted fault schedule (or a checker
+//!   counterexample) replayed in the simulated lab.
 #![deny(missing_docs)]
+
+pub mod check;
+pub mod reproduce;
+pub mod simulate;

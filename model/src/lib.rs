@@ -14,6 +14,8 @@
 //!   network, virtual disks and a virtual clock.
 #![deny(missing_docs)]
 
+#[cfg(feature = "check")]
+pub mod check;
 pub mod cluster;
 pub mod disk;
 pub mod guest;

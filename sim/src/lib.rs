@@ -9,7 +9,8 @@
 //! * [`dist`], [`rng`]: distributions and seeded streams;
 //! * [`profile`]: every duration and policy of the lab, from TOML
 //!   (`experiments/profiles/thesis.toml` is the study's);
-//! * [`scenario`]: architectures, platforms, services, failures, cells;
+//! * [`scenario`]: architectures, platforms, services, failures, cells; [`schedule`]:
+//!   scripted faults (TOML, or the checker's counterexamples);
 //! * [`node`]: the one machine type the harness runs (any machine of the lab);
 //! * [`timing`]: the profile's distributions as the harness' timing model;
 //! * [`world`]: the lab of one trial and the glue between its layers;
@@ -22,6 +23,7 @@ pub mod node;
 pub mod profile;
 pub mod rng;
 pub mod scenario;
+pub mod schedule;
 pub mod study;
 pub mod timing;
 pub mod trace;

@@ -9,7 +9,7 @@ use core::time::Duration;
 use model::cluster::ClusterNotice;
 use model::guest::{GuestCommand, GuestNotice};
 use model::membership::MembershipNotice;
-use model::replication::{ReplicaCommand, ReplicaNotice, Role};
+use model::replication::{DiskState, ReplicaCommand, ReplicaNotice, Role};
 use model::resources::ResourceNotice;
 use model::{Effect, NodeId, OcfAction, Payload, ProcessRequest, Time, WriteId};
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,10 @@ pub struct TrialResult {
     pub seed: u64,
     /// Virtual seconds from boot to the fault.
     pub fault_at: f64,
-    /// The service answered again before the horizon.
+    /// The service answered again before the horizon (or never stopped answering).
     pub recovered: bool,
-    /// Seconds from the fault to the first successful probe after it.
+    /// Seconds from the fault to the first successful probe after the outage it caused;
+    /// `None` if it never came back, or never went down.
     pub recovery_secs: Option<f64>,
     /// Every interval in which probes failed after the warm-up: `[from, to)` seconds;
     /// `to` is the horizon for an outage that never ended.
@@ -68,6 +69,9 @@ pub struct TrialResult {
     pub serving_at_end: Option<u16>,
     /// The lab did not reach its starting state (the group on guest A) by the fault.
     pub setup_failed: bool,
+    /// The first oracle violation (split brain, stale primary, lost acknowledged
+    /// write); it stopped the run.
+    pub violation: Option<String>,
     /// Harness events processed.
     pub events: u64,
     /// Hash of every observable effect of the run: equal seeds give equal hashes.
@@ -87,13 +91,105 @@ pub fn trial_seed(run_seed: u64, cell: Cell, trial: u32) -> u64 {
     stream(run_seed, &label).random()
 }
 
-/// Runs one trial.
+/// A scripted run: its measurements and a readable timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScriptedRun {
+    /// What was measured (recovery is counted from the first scripted fault).
+    pub result: TrialResult,
+    /// The notable state changes after the warm-up, one line each: `time node: change`.
+    pub timeline: Vec<String>,
+}
+
+/// What a trial injects.
+enum Injection<'a> {
+    /// One of the study's failures against guest A.
+    Study(FailureKind),
+    /// A scripted schedule.
+    Script(&'a crate::schedule::Schedule),
+}
+
+/// Which kind of run, once the injection is under way.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InjectionKind {
+    Study,
+    Script,
+}
+
+/// Runs one trial of the study.
 pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> TrialResult {
     let seed = trial_seed(run_seed, cell, trial);
+    run(profile, cell, trial, seed, Injection::Study(cell.failure)).0
+}
+
+/// Runs a scripted schedule in the lab of `cell` (its failure kind is ignored), seeded
+/// with `seed`; times in the schedule count from the end of the warm-up.
+pub fn run_schedule(
+    profile: &Profile,
+    cell: Cell,
+    schedule: &crate::schedule::Schedule,
+    seed: u64,
+) -> ScriptedRun {
+    let (result, timeline) = run(profile, cell, 0, seed, Injection::Script(schedule));
+    ScriptedRun { result, timeline }
+}
+
+/// Checks the checker's properties on the simulated state; the first violation found.
+fn oracles(w: &World) -> Option<String> {
+    let primaries: Vec<NodeId> = w
+        .guests
+        .keys()
+        .copied()
+        .filter(|&g| w.role(g) == Some(Role::Primary))
+        .collect();
+    if w.serving().len() > 1 || primaries.len() > 1 {
+        return Some(format!(
+            "split brain at {}: Primary on {}",
+            w.lab.now(),
+            primaries
+                .iter()
+                .map(|g| g.to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+    }
+    for &g in &primaries {
+        if let Some(SimNode::Guest(guest)) = w.lab.try_node(g) {
+            let d = guest.replica().disk();
+            if matches!(d, DiskState::Inconsistent | DiskState::Outdated) {
+                return Some(format!(
+                    "stale primary at {}: {g} is Primary on an {d} disk",
+                    w.lab.now()
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn run(
+    profile: &Profile,
+    cell: Cell,
+    trial: u32,
+    seed: u64,
+    injection: Injection<'_>,
+) -> (TrialResult, Vec<String>) {
     let mut w = World::new(profile, cell, seed);
     let mut fault_rng = stream(seed, "fault");
-    let fault_at =
-        Time::ZERO + secs(profile.trial.warmup) + profile.trial.fault_offset.sample(&mut fault_rng);
+    let warm = Time::ZERO + secs(profile.trial.warmup);
+    let mut script: Vec<(Time, crate::schedule::ScheduledFault)> = match &injection {
+        Injection::Study(_) => Vec::new(),
+        Injection::Script(s) => s
+            .in_order()
+            .into_iter()
+            .map(|e| (warm + secs(e.at), e.fault))
+            .collect(),
+    };
+    // Popped from the back: earliest last.
+    script.reverse();
+    let fault_at = match &injection {
+        Injection::Study(_) => warm + profile.trial.fault_offset.sample(&mut fault_rng),
+        Injection::Script(_) => script.last().map_or(warm, |(t, _)| *t),
+    };
     let probe_every = secs(profile.probe.interval);
     let mut probe = Probe::new(cell.service == Service::Mysql);
     let mut next_probe = Time::ZERO + probe_every;
@@ -112,35 +208,62 @@ pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> Tr
     let setup_failed = w.serving() != [GUEST_A];
     let records_before = w.lab.records().len();
 
-    inject(&mut w, cell.failure);
+    let injection_kind = match injection {
+        Injection::Study(failure) => {
+            inject(&mut w, failure);
+            InjectionKind::Study
+        }
+        Injection::Script(_) => InjectionKind::Script,
+    };
 
-    let horizon = fault_at + secs(profile.trial.horizon);
+    let last_fault = script.first().map_or(fault_at, |(t, _)| *t);
+    let horizon = last_fault + secs(profile.trial.horizon);
+    let scripted = matches!(injection_kind, InjectionKind::Script);
     let mut recovered_at: Option<Time> = None;
+    let mut went_down = false;
+    let mut violation: Option<String> = None;
     while w.lab.now() < horizon {
-        if recovered_at.is_some_and(|t| w.lab.now() >= t + SETTLE) {
+        let now = w.lab.now();
+        // A study trial ends once the service is back and stays up; a scripted run plays
+        // out until its horizon, since later faults may still break something.
+        if !scripted
+            && recovered_at.is_some_and(|t| now >= t + SETTLE && now >= last_fault + SETTLE)
+        {
             break;
+        }
+        while script.last().is_some_and(|(t, _)| *t <= w.lab.now()) {
+            if let Some((_, fault)) = script.pop() {
+                w.apply(&fault);
+            }
         }
         w.lab.run_for(TICK);
         w.sync_layers();
-        let primaries = w
-            .guests
-            .keys()
-            .filter(|&&g| w.role(g) == Some(Role::Primary))
-            .count();
-        if w.serving().len() > 1 || primaries > 1 {
-            split_brain = true;
+        if let Some(v) = oracles(&w) {
+            split_brain |= v.starts_with("split brain");
+            violation.get_or_insert(v);
         }
         while next_probe <= w.lab.now() {
             let ok = probe.probe(&mut w, next_probe, true);
-            if ok && recovered_at.is_none() {
-                recovered_at = Some(next_probe);
+            if next_probe >= fault_at {
+                went_down |= !ok;
+                if ok && went_down && recovered_at.is_none() {
+                    recovered_at = Some(next_probe);
+                }
             }
             next_probe = next_probe + probe_every;
+        }
+        if violation.is_some() {
+            break;
         }
     }
 
     let end = w.lab.now();
     let lost = probe.lost_acked(&w);
+    if lost > 0 {
+        violation.get_or_insert_with(|| {
+            format!("{lost} acknowledged writes missing on the serving replica at {end}")
+        });
+    }
     let phases = phases(&w, records_before, fault_at, recovered_at);
     let fencing_events = w.lab.records()[records_before..]
         .iter()
@@ -150,12 +273,12 @@ pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> Tr
     for r in w.lab.records() {
         let _ = writeln!(hash, "{}|{}|{:?}", r.time.as_nanos(), r.node.0, r.effect);
     }
-    TrialResult {
+    let result = TrialResult {
         cell,
         trial,
         seed,
         fault_at: fault_at.as_nanos() as f64 / 1e9,
-        recovered: recovered_at.is_some(),
+        recovered: recovered_at.is_some() || !went_down,
         recovery_secs: recovered_at.map(|t| (t - fault_at).as_secs_f64()),
         down_intervals: probe.down_intervals(end),
         phases,
@@ -165,9 +288,68 @@ pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> Tr
         vm_restarts: w.boots.iter().filter(|(t, _, _)| *t > fault_at).count() as u32,
         serving_at_end: w.serving().first().map(|g| g.0),
         setup_failed,
+        violation,
         events: w.lab.events(),
         trace_hash: hash.hex(),
+    };
+    let timeline = timeline(&w, records_before);
+    (result, timeline)
+}
+
+/// The notable changes after `from`, one line each.
+fn timeline(w: &World, from: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for (t, g, h) in &w.boots {
+        if w.lab.records().get(from).is_some_and(|r| *t >= r.time) {
+            out.push((*t, format!("{t} {g}: VM booted on host {}", h.0)));
+        }
     }
+    for r in &w.lab.records()[from..] {
+        let line = match &r.effect {
+            Effect::Event(SimNotice::Guest(GuestNotice::Replica(n))) => match n {
+                ReplicaNotice::Role(_)
+                | ReplicaNotice::Conn(_)
+                | ReplicaNotice::Disk(_)
+                | ReplicaNotice::SplitBrain(_)
+                | ReplicaNotice::PromoteRefused(_)
+                | ReplicaNotice::IoSuspended
+                | ReplicaNotice::IoResumed => Some(format!("replica {n:?}")),
+                _ => None,
+            },
+            Effect::Event(SimNotice::Guest(GuestNotice::Membership(n))) => match n {
+                MembershipNotice::PeerDead(_)
+                | MembershipNotice::PeerAlive(_)
+                | MembershipNotice::TakeOver
+                | MembershipNotice::GiveUp
+                | MembershipNotice::Isolated(_)
+                | MembershipNotice::Quorum(_) => Some(format!("heartbeat {n:?}")),
+                _ => None,
+            },
+            Effect::Event(SimNotice::Guest(GuestNotice::Resources(n))) => match n {
+                ResourceNotice::GroupStarted
+                | ResourceNotice::GroupStopped
+                | ResourceNotice::MonitorFailed { .. }
+                | ResourceNotice::HandedOver
+                | ResourceNotice::StartFailed { .. }
+                | ResourceNotice::StopFailed { .. } => Some(format!("resources {n:?}")),
+                _ => None,
+            },
+            Effect::Event(SimNotice::Cluster(n)) => match n {
+                ClusterNotice::HostFailed(_)
+                | ClusterNotice::VmRestartStarted { .. }
+                | ClusterNotice::VmNotRestartable { .. }
+                | ClusterNotice::MasterElected(_) => Some(format!("cluster {n:?}")),
+                _ => None,
+            },
+            Effect::Fence(n) => Some(format!("STONITH {n}")),
+            _ => None,
+        };
+        if let Some(line) = line {
+            out.push((r.time, format!("{} {}: {line}", r.time, r.node)));
+        }
+    }
+    out.sort_by_key(|(t, _)| *t);
+    out.into_iter().map(|(_, l)| l).collect()
 }
 
 /// Injects the study's failure against the serving guest A.

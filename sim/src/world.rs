@@ -217,6 +217,10 @@ pub struct World {
     pub boots: Vec<(model::Time, NodeId, NodeId)>,
     profile: Profile,
     fence_rng: ChaCha8Rng,
+    /// Hung nodes and when they go on.
+    resumes: Vec<(model::Time, Vec<NodeId>)>,
+    /// VMs a scripted cluster restart boots: (when, guest, host).
+    scripted_boots: Vec<(model::Time, NodeId, NodeId)>,
 }
 
 impl World {
@@ -351,6 +355,8 @@ impl World {
             boots: Vec::new(),
             profile: profile.clone(),
             fence_rng: crate::rng::stream(seed, "fence-delay"),
+            resumes: Vec::new(),
+            scripted_boots: Vec::new(),
         }
     }
 
@@ -396,9 +402,127 @@ impl World {
             .collect()
     }
 
+    /// The host `node` names: a host itself, or the host a guest runs on.
+    fn host_of(&self, node: NodeId) -> Option<NodeId> {
+        if self.guests.contains_key(&node) {
+            self.placement.get(&node).copied()
+        } else {
+            Some(node)
+        }
+    }
+
+    /// Carries out a scripted fault now.
+    pub fn apply(&mut self, fault: &crate::schedule::ScheduledFault) {
+        use crate::schedule::{ScheduledFault as F, parse_net, parse_node};
+        let node = |name: &str| parse_node(name);
+        match fault {
+            F::Partition { a, b, net } | F::Heal { a, b, net } => {
+                let up = matches!(fault, F::Heal { .. });
+                let (Some(a), Some(b)) = (node(a), node(b)) else {
+                    return;
+                };
+                match net.as_deref().and_then(parse_net) {
+                    Some(n) => self.lab.net.set_net_up(a, b, n, up),
+                    None => self.lab.net.set_up(a, b, up),
+                }
+            }
+            F::Crash { node: n } => {
+                if let Some(g) = node(n) {
+                    if self.lab.is_up(g) {
+                        self.lab.crash(g);
+                    }
+                }
+            }
+            F::PowerOff { node: n } => {
+                if let Some(h) = node(n).and_then(|n| self.host_of(n)) {
+                    self.power_off_host(h);
+                }
+            }
+            F::Hang { node: n, secs: d } => {
+                if let Some(h) = node(n).and_then(|n| self.host_of(n)) {
+                    let mut frozen = vec![h];
+                    frozen.extend(
+                        self.placement
+                            .iter()
+                            .filter(|(_, p)| **p == h)
+                            .map(|(g, _)| *g),
+                    );
+                    for &f in &frozen {
+                        if self.lab.try_node(f).is_some() {
+                            self.lab.pause(f);
+                        }
+                    }
+                    self.resumes.push((self.lab.now() + secs(*d), frozen));
+                }
+            }
+            F::KillService { node: n } => {
+                if let Some(p) = node(n).and_then(|g| self.lab.processes_mut(g).get_mut(SERVICE)) {
+                    p.running = false;
+                }
+            }
+            F::DiskFailure { node: n } => {
+                if let Some(g) = node(n) {
+                    self.lab.fail_disk(g);
+                }
+            }
+            F::ClusterRestart { node: n } => {
+                let Some(g) = node(n) else { return };
+                let Some(h) = self.placement.get(&g).copied() else {
+                    return;
+                };
+                // The VM dies where it was and boots on the other host of its cluster.
+                if let Some(p) = self.lab.processes_mut(h).get_mut(vm_of(g)) {
+                    p.running = false;
+                }
+                self.sync_layers();
+                let other = self.layout.cluster_of(h).and_then(|c| {
+                    c.hosts
+                        .iter()
+                        .copied()
+                        .find(|&x| x != h && self.lab.is_up(x))
+                });
+                if let Some(other) = other {
+                    let boot = self.profile.platforms[&self.cell.platform].vm_boot.mean();
+                    self.scripted_boots
+                        .push((self.lab.now() + secs(boot), g, other));
+                }
+            }
+            F::LoseMessages { a, b, count } => {
+                if let (Some(a), Some(b)) = (node(a), node(b)) {
+                    self.lab.net.drop_next(a, b, *count);
+                }
+            }
+        }
+    }
+
+    /// Ends hangs and boots scripted restarts that are due.
+    fn run_scripted(&mut self) {
+        let now = self.lab.now();
+        let (due, later): (Vec<_>, Vec<_>) = self.resumes.drain(..).partition(|(t, _)| *t <= now);
+        self.resumes = later;
+        for (_, nodes) in due {
+            for n in nodes {
+                if self.lab.try_node(n).is_some() && self.lab.is_paused(n) {
+                    self.lab.resume(n);
+                }
+            }
+        }
+        let (due, later): (Vec<_>, Vec<_>) = self
+            .scripted_boots
+            .drain(..)
+            .partition(|(t, _, _)| *t <= now);
+        self.scripted_boots = later;
+        for (_, g, h) in due {
+            if let Some(p) = self.lab.processes_mut(h).get_mut(vm_of(g)) {
+                p.running = true;
+            }
+        }
+    }
+
     /// Connects the layers: guests whose VM died go down; guests whose VM came up on
     /// some host boot there.
     pub fn sync_layers(&mut self) {
+        self.run_scripted();
         let guests: Vec<NodeId> = self.guests.keys().copied().collect();
         for g in guests {
             let vm = vm_of(g);

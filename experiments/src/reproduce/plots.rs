@@ -829,6 +829,7 @@ mod tests {
             vm_restarts: 0,
             serving_at_end: recovered.then_some(2),
             setup_failed: false,
+            violation: None,
             events: 1000,
             trace_hash: format!("{trial:016x}"),
         }

@@ -101,6 +101,8 @@ struct Slot<M: Machine> {
     timers: BTreeMap<M::Timer, u64>,
     /// Bumped at every crash and restart: events of an earlier life are dropped.
     epoch: u64,
+    /// While paused (a hung host), events for this node wait here, in order.
+    held: Option<Vec<Pending<M>>>,
 }
 
 /// Machines of one kind, wired together through a virtual network and virtual disks.
@@ -169,6 +171,7 @@ impl<M: Machine> Cluster<M> {
             meta: None,
             timers: BTreeMap::new(),
             epoch: 0,
+            held: None,
         });
     }
 
@@ -327,6 +330,29 @@ impl<M: Machine> Cluster<M> {
         slot.timers.clear();
         slot.processes.power_off();
         slot.epoch += 1;
+    }
+
+    /// Freezes `id` (a hung host, a `SIGSTOP`): nothing reaches it and it does nothing
+    /// until [`Cluster::resume`]; what was due meanwhile is then handled in order.
+    pub fn pause(&mut self, id: NodeId) {
+        let slot = self.slot_mut(id);
+        if slot.held.is_none() {
+            slot.held = Some(Vec::new());
+        }
+    }
+
+    /// Unfreezes `id`: everything that came due while it was paused happens now.
+    pub fn resume(&mut self, id: NodeId) {
+        let held = self.slot_mut(id).held.take().unwrap_or_default();
+        let now = self.now;
+        for event in held {
+            self.schedule(now, event);
+        }
+    }
+
+    /// Whether `id` is paused.
+    pub fn is_paused(&self, id: NodeId) -> bool {
+        self.slot(id).held.is_some()
     }
 
     /// Boots `id` again with `machine` (typically built from [`Cluster::persisted`]).
@@ -525,6 +551,22 @@ impl<M: Machine> Cluster<M> {
         };
         self.free.push(index);
         self.now = self.now.max(at);
+        let target = match &event {
+            Pending::Deliver { to, .. } => *to,
+            Pending::Timer { node, .. }
+            | Pending::Disk { node, .. }
+            | Pending::Process { node, .. } => *node,
+            Pending::Fence { by, .. } => *by,
+        };
+        if let Some(held) = self
+            .nodes
+            .get_mut(usize::from(target.0))
+            .and_then(Option::as_mut)
+            .and_then(|s| s.held.as_mut())
+        {
+            held.push(event);
+            return true;
+        }
         self.events += 1;
         match event {
             Pending::Deliver {

@@ -1,0 +1,410 @@
+//! What one check is about: the pair's configuration, the scenario it starts from, and
+//! the fault and write budget. Read from TOML by `dualha check --config`, or built by
+//! the matrix.
+
+use core::fmt;
+use core::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::guest::{GuestConfig, GuestConfigError};
+use crate::membership::{MembershipConfig, QuorumConfig};
+use crate::replication::{
+    AfterSb0Pri, AfterSb1Pri, AfterSb2Pri, FencingPolicy, Protocol, QuorumPolicy, ReplicaConfig,
+};
+use crate::resources::{GroupConfig, ResourceKind, ResourceSpec};
+use crate::{Net, NodeId, ProcessId};
+
+/// Guest `a`: the preferred node, Primary in the `running` scenario.
+pub const A: NodeId = NodeId(0);
+/// Guest `b`: the peer.
+pub const B: NodeId = NodeId(1);
+/// The DRBD witness (diskless tie-breaker), when configured.
+pub const WITNESS: NodeId = NodeId(2);
+/// The ipfail ping node (a router on the public network), when configured.
+pub const PING: NodeId = NodeId(3);
+/// The corosync quorum device, when configured.
+pub const QDEVICE: NodeId = NodeId(4);
+/// The group's replica resource.
+pub const DRBD: ProcessId = ProcessId(1);
+/// The group's service (mount, address and service folded into one resource).
+pub const SERVICE: ProcessId = ProcessId(2);
+/// Device size in blocks: write `w` goes to block `w`, so writes never overwrite each
+/// other and "on the disk" is a set of write ids.
+pub const BLOCKS: u64 = 8;
+/// At most this many application writes (block 0 is unused; ids 1..=7).
+pub const MAX_WRITES: u8 = 7;
+
+/// DRBD's replication protocol (`protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProtocolChoice {
+    /// Acknowledged once written locally and handed to the network.
+    A,
+    /// Acknowledged once the peer received it.
+    B,
+    /// Acknowledged once the peer wrote it (DRBD's default).
+    C,
+}
+
+/// DRBD's `fencing` policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FencingChoice {
+    /// No fencing (DRBD's default, the study's configuration).
+    DontCare,
+    /// `fence-peer` outdates the peer (dopd): exit 4 if a ring reaches it, else 5.
+    ResourceOnly,
+    /// I/O freezes and `fence-peer` STONITHs the peer (exit 7).
+    ResourceAndStonith,
+}
+
+/// votequorum in the membership layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MembershipQuorum {
+    /// `two_node` without `wait_for_all`: Heartbeat's behaviour, a lone node is quorate.
+    TwoNode,
+    /// `two_node` with `wait_for_all` (votequorum's default for two_node).
+    TwoNodeWaitForAll,
+    /// Plain majority, 2 of 2: a lone node never has quorum.
+    Majority,
+    /// A quorum device (corosync-qnetd, ffsplit) as the third vote.
+    Qdevice,
+}
+
+/// The virtualization-cluster layer under the guests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterLayer {
+    /// No VM restart: a guest whose host is down stays down.
+    Off,
+    /// vSphere HA restarts the VM of a dead host on another host (shared storage).
+    Vmware,
+    /// Nova evacuate + Masakari restarts it (same abstraction, slower in reality).
+    Openstack,
+}
+
+/// Where the exploration starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Start {
+    /// Both guests booted, connected and in sync; `a` runs the group as Primary.
+    Running,
+    /// Both guests boot (in sync, both Secondary) while every network between them is
+    /// cut.
+    Partitioned,
+}
+
+/// A kind of fault the checker may inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Cut one of the configured [`Cut`]s (healing is free).
+    Partition,
+    /// A guest crashes (kernel panic, VM reset) and may reboot from its metadata.
+    Crash,
+    /// A guest's host loses power: the guest is down until the cluster layer restarts it.
+    PowerOff,
+    /// One message at the head of a channel is lost.
+    LoseMessage,
+    /// The service dies on a guest (its monitor then finds it).
+    KillService,
+}
+
+impl FaultKind {
+    /// Every kind, for messages.
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::Partition,
+        FaultKind::Crash,
+        FaultKind::PowerOff,
+        FaultKind::LoseMessage,
+        FaultKind::KillService,
+    ];
+}
+
+/// A network cut: one link (or every link) between two nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cut {
+    /// One end (the lower id).
+    pub x: NodeId,
+    /// The other end.
+    pub y: NodeId,
+    /// One network, or `None` for every network between them.
+    pub net: Option<Net>,
+}
+
+impl Cut {
+    /// Whether this cut severs `net` between `p` and `q`.
+    pub fn covers(&self, p: NodeId, q: NodeId, net: Net) -> bool {
+        let (lo, hi) = if p < q { (p, q) } else { (q, p) };
+        self.x == lo && self.y == hi && self.net.is_none_or(|n| n == net)
+    }
+
+    /// Parses `a-b`, `a-b/ring0`, `a-b/ring1`, `a-b/replication`, `a-witness`,
+    /// `b-ping`, `a-qdevice` ...
+    pub fn parse(s: &str) -> Option<Cut> {
+        let (ends, net) = match s.split_once('/') {
+            Some((e, n)) => (e, Some(n)),
+            None => (s, None),
+        };
+        let (p, q) = ends.split_once('-')?;
+        let node = |n: &str| match n {
+            "a" => Some(A),
+            "b" => Some(B),
+            "witness" => Some(WITNESS),
+            "ping" => Some(PING),
+            "qdevice" => Some(QDEVICE),
+            _ => None,
+        };
+        let (p, q) = (node(p)?, node(q)?);
+        if p == q {
+            return None;
+        }
+        let net = match net {
+            None => None,
+            Some("ring0") => Some(Net::Ring(0)),
+            Some("ring1") => Some(Net::Ring(1)),
+            Some("replication") => Some(Net::Replication),
+            Some("public") => Some(Net::Public),
+            Some(_) => return None,
+        };
+        let (x, y) = if p < q { (p, q) } else { (q, p) };
+        Some(Cut { x, y, net })
+    }
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", node_name(self.x), node_name(self.y))?;
+        if let Some(n) = self.net {
+            write!(f, "/{n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Cut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cut {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cut, D::Error> {
+        let s = String::deserialize(d)?;
+        Cut::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid cut `{s}`: expected X-Y or X-Y/NET with X, Y in a, b, witness, ping, \
+                 qdevice and NET in ring0, ring1, replication, public"
+            ))
+        })
+    }
+}
+
+/// The name the checker's output uses for a node.
+pub fn node_name(n: NodeId) -> &'static str {
+    match n {
+        A => "a",
+        B => "b",
+        WITNESS => "witness",
+        PING => "ping",
+        QDEVICE => "qdevice",
+        _ => "?",
+    }
+}
+
+/// The fault and write budget, and which faults are allowed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budget {
+    /// At most this many faults on one path.
+    pub faults: u8,
+    /// At most this many application writes on one path (at most 7).
+    pub writes: u8,
+    /// Which kinds of fault.
+    pub kinds: Vec<FaultKind>,
+    /// Which links a partition may cut (default: every network between `a` and `b`).
+    pub cuts: Vec<Cut>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            faults: 1,
+            writes: 2,
+            kinds: vec![FaultKind::Partition],
+            cuts: vec![Cut {
+                x: A,
+                y: B,
+                net: None,
+            }],
+        }
+    }
+}
+
+/// One configuration to check.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckConfig {
+    /// A short name for tables.
+    pub name: String,
+    /// DRBD's `protocol`.
+    pub protocol: ProtocolChoice,
+    /// DRBD's `fencing`.
+    pub fencing: FencingChoice,
+    /// DRBD's `after-sb-0pri`.
+    pub after_sb_0pri: AfterSb0Pri,
+    /// DRBD's `after-sb-1pri`.
+    pub after_sb_1pri: AfterSb1Pri,
+    /// DRBD's `after-sb-2pri`.
+    pub after_sb_2pri: AfterSb2Pri,
+    /// DRBD 9 `quorum majority` with a diskless witness.
+    pub drbd_quorum_witness: bool,
+    /// Heartbeat/Pacemaker STONITH before a take-over.
+    pub stonith: bool,
+    /// votequorum.
+    pub membership_quorum: MembershipQuorum,
+    /// Heartbeat rings (1 or 2).
+    pub rings: u8,
+    /// An ipfail ping node on the public network.
+    pub ping_node: bool,
+    /// The VM-restart layer.
+    pub cluster_layer: ClusterLayer,
+    /// Where the exploration starts.
+    pub start: Start,
+    /// Faults and writes.
+    pub budget: Budget,
+}
+
+impl Default for CheckConfig {
+    fn default() -> CheckConfig {
+        CheckConfig {
+            name: "custom".to_string(),
+            protocol: ProtocolChoice::C,
+            fencing: FencingChoice::DontCare,
+            after_sb_0pri: AfterSb0Pri::Disconnect,
+            after_sb_1pri: AfterSb1Pri::Disconnect,
+            after_sb_2pri: AfterSb2Pri::Disconnect,
+            drbd_quorum_witness: false,
+            stonith: false,
+            membership_quorum: MembershipQuorum::TwoNode,
+            rings: 1,
+            ping_node: false,
+            cluster_layer: ClusterLayer::Off,
+            start: Start::Running,
+            budget: Budget::default(),
+        }
+    }
+}
+
+/// A configuration the checker cannot run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckConfigError {
+    /// A guest part refuses it.
+    #[error("{0}")]
+    Guest(#[from] GuestConfigError),
+    /// Too many writes for the abstract disk.
+    #[error("budget.writes: {0} writes; at most {MAX_WRITES} are supported")]
+    TooManyWrites(u8),
+    /// Power-off without a cluster layer is a crash that never reboots: allowed, but a
+    /// partition fault needs at least one cut.
+    #[error("budget.cuts: the partition fault needs at least one cut (e.g. \"a-b\")")]
+    NoCuts,
+    /// A cut names a node the configuration does not have.
+    #[error("budget.cuts: `{0}` names a node this configuration does not have")]
+    CutToAbsentNode(Cut),
+}
+
+impl CheckConfig {
+    /// The configuration of guest `me` (a or b).
+    pub fn guest(&self, me: NodeId) -> GuestConfig {
+        let peer = if me == A { B } else { A };
+        let mut replica = ReplicaConfig::new(me, peer, BLOCKS);
+        replica.protocol = match self.protocol {
+            ProtocolChoice::A => Protocol::A,
+            ProtocolChoice::B => Protocol::B,
+            ProtocolChoice::C => Protocol::C,
+        };
+        replica.fencing = match self.fencing {
+            FencingChoice::DontCare => FencingPolicy::DontCare,
+            FencingChoice::ResourceOnly => FencingPolicy::ResourceOnly,
+            FencingChoice::ResourceAndStonith => FencingPolicy::ResourceAndStonith,
+        };
+        replica.after_sb_0pri = self.after_sb_0pri;
+        replica.after_sb_1pri = self.after_sb_1pri;
+        replica.after_sb_2pri = self.after_sb_2pri;
+        if self.drbd_quorum_witness {
+            replica.quorum = QuorumPolicy::Majority;
+            replica.witness = Some(WITNESS);
+        }
+        let mut membership = MembershipConfig::heartbeat(me, peer);
+        membership.rings = self.rings;
+        membership.stonith = self.stonith;
+        membership.quorum = match self.membership_quorum {
+            MembershipQuorum::TwoNode => QuorumConfig {
+                two_node: true,
+                wait_for_all: false,
+                qdevice: None,
+            },
+            MembershipQuorum::TwoNodeWaitForAll => QuorumConfig::two_node(),
+            MembershipQuorum::Majority => QuorumConfig::majority(),
+            MembershipQuorum::Qdevice => QuorumConfig::with_qdevice(QDEVICE),
+        };
+        if self.ping_node {
+            membership.ping_nodes = vec![PING];
+        }
+        let resources = vec![
+            ResourceSpec::new(DRBD, "drbddisk::r0", ResourceKind::Replica),
+            ResourceSpec::new(SERVICE, "service", ResourceKind::Service),
+        ];
+        let mut group = GroupConfig::new(me, peer, A, resources);
+        // No failback: a returning `a` stays passive, so the checker explores the
+        // failure, not the planned move back.
+        group.auto_failback = false;
+        GuestConfig {
+            replica,
+            membership,
+            group,
+        }
+    }
+
+    /// The fence delays the guests draw (`pcmk_delay_max`): `a` waits, `b` does not.
+    /// Only the replayed timeline uses them; the checker fires timers in any order.
+    pub fn fence_delay(&self, me: NodeId) -> Duration {
+        if me == A {
+            Duration::from_secs(5)
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Whether a third-party node is configured.
+    pub fn has_node(&self, n: NodeId) -> bool {
+        match n {
+            A | B => true,
+            WITNESS => self.drbd_quorum_witness,
+            PING => self.ping_node,
+            QDEVICE => self.membership_quorum == MembershipQuorum::Qdevice,
+            _ => false,
+        }
+    }
+
+    /// Checks that the checker can run this configuration.
+    pub fn validate(&self) -> Result<(), CheckConfigError> {
+        for me in [A, B] {
+            self.guest(me).validate()?;
+        }
+        if self.budget.writes > MAX_WRITES {
+            return Err(CheckConfigError::TooManyWrites(self.budget.writes));
+        }
+        if self.budget.kinds.contains(&FaultKind::Partition) && self.budget.cuts.is_empty() {
+            return Err(CheckConfigError::NoCuts);
+        }
+        for c in &self.budget.cuts {
+            if !self.has_node(c.x) || !self.has_node(c.y) {
+                return Err(CheckConfigError::CutToAbsentNode(*c));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! The model checker: exhaustive exploration of the composed guests with stateright.
+//!
+//! [`CheckModel`] is a hand-written stateright `Model` whose state ([`State`]) holds the
+//! very machines of this crate — two [`crate::guest::Guest`]s (replica + membership +
+//! resource manager), optionally a [`crate::replication::Witness`], a
+//! [`crate::membership::PingNode`] and a [`crate::membership::QuorumDevice`] — with the
+//! messages in flight, the armed timers (durations abstracted), pending disk, OCF,
+//! STONITH and `fence-peer` requests, the abstract disks and the acknowledged writes.
+//! Actions deliver messages, fire timers, complete requests and inject faults within a
+//! budget. [`run::check`] runs a breadth-first search and replays each violation as a
+//! readable [`trace::Counterexample`] and a replayable [`trace::Schedule`];
+//! [`matrix`] holds the built-in table of configurations with their expected verdicts.
+//! `docs/verification.md` documents the abstractions, the timer-ordering constraints
+//! and the verdicts.
+
+pub mod config;
+pub mod matrix;
+pub mod model;
+pub mod run;
+pub mod state;
+pub mod trace;
+
+pub use config::{CheckConfig, CheckConfigError};
+pub use model::CheckModel;
+pub use run::{Outcome, RunOptions, Verdict, check};
+pub use state::{Action, State};
+pub use trace::{Counterexample, Schedule, Step};

@@ -1,0 +1,157 @@
+//! Running the checker on one configuration and collecting verdicts.
+
+use serde::{Deserialize, Serialize};
+use stateright::{Checker, Model};
+
+use super::config::CheckConfig;
+use super::model::{CheckModel, FAILOVER, PROPERTIES};
+use super::trace::{Counterexample, replay};
+
+/// A property's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Safety: no reachable state within the bounds violates it. Reachability: an
+    /// example was found.
+    Holds,
+    /// Safety: a counterexample was found. Reachability: no reachable state within the
+    /// bounds has it, and the search was not cut short.
+    Violated,
+    /// Reachability only: no example within the depth bound, which cut the search.
+    Unknown,
+}
+
+impl core::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "violated",
+            Verdict::Unknown => "unknown",
+        })
+    }
+}
+
+/// How to run the checker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Worker threads (BFS paths are shortest only with one thread).
+    pub threads: usize,
+    /// Stop exploring below this depth (number of steps from the start).
+    pub max_depth: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            threads: 1,
+            max_depth: 12,
+        }
+    }
+}
+
+/// One property's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyResult {
+    /// Its name.
+    pub name: String,
+    /// `always` or `sometimes`.
+    pub kind: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Steps of the counterexample (safety) or example (reachability), if any.
+    pub length: Option<usize>,
+    /// The counterexample of a violated safety property.
+    pub counterexample: Option<Counterexample>,
+}
+
+/// The outcome of checking one configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The configuration.
+    pub config: CheckConfig,
+    /// Each property, in [`PROPERTIES`] order.
+    pub properties: Vec<PropertyResult>,
+    /// States generated (including revisits).
+    pub states_generated: usize,
+    /// Distinct states.
+    pub states_unique: usize,
+    /// The deepest level reached.
+    pub max_depth: usize,
+    /// Whether the depth bound cut the search (otherwise every state within the fault
+    /// and write budget was explored).
+    pub depth_bounded: bool,
+}
+
+impl Outcome {
+    /// The verdict of property `name`.
+    pub fn verdict(&self, name: &str) -> Option<Verdict> {
+        self.properties
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.verdict)
+    }
+
+    /// Whether every property holds.
+    pub fn all_hold(&self) -> bool {
+        self.properties.iter().all(|p| p.verdict == Verdict::Holds)
+    }
+}
+
+/// Checks `model` by breadth-first search and replays every discovery.
+pub fn check(model: CheckModel, opts: RunOptions) -> Outcome {
+    let replay_model = model.clone();
+    let checker = model
+        .checker()
+        .threads(opts.threads.max(1))
+        .target_max_depth(opts.max_depth.max(1))
+        .spawn_bfs()
+        .join();
+    let max_depth = checker.max_depth();
+    let depth_bounded = max_depth >= opts.max_depth;
+    let complete = !depth_bounded && checker.is_done();
+    let properties = PROPERTIES
+        .iter()
+        .map(|&name| {
+            let path = checker.discovery(name);
+            let sometimes = name == FAILOVER;
+            let actions = path.map(|p| p.into_actions());
+            let length = actions.as_ref().map(Vec::len);
+            let verdict = match (sometimes, actions.is_some()) {
+                (false, true) => Verdict::Violated,
+                (false, false) => Verdict::Holds,
+                (true, true) => Verdict::Holds,
+                (true, false) if complete => Verdict::Violated,
+                (true, false) => Verdict::Unknown,
+            };
+            let counterexample = match (sometimes, &actions) {
+                (false, Some(a)) => Some(replay(&replay_model, a)),
+                _ => None,
+            };
+            PropertyResult {
+                name: name.to_string(),
+                kind: if sometimes { "sometimes" } else { "always" }.to_string(),
+                verdict,
+                length,
+                counterexample,
+            }
+        })
+        .collect();
+    Outcome {
+        config: replay_model.config().clone(),
+        properties,
+        states_generated: checker.state_count(),
+        states_unique: checker.unique_state_count(),
+        max_depth,
+        depth_bounded,
+    }
+}
+
+/// Serves stateright's Explorer for `model` on `127.0.0.1:port` (loopback only); blocks
+/// while the server runs. The caller should check first that the port is free: the
+/// Explorer panics if it cannot bind.
+pub fn explore(model: CheckModel, threads: usize, port: u16) {
+    let _checker = model
+        .checker()
+        .threads(threads.max(1))
+        .serve(("127.0.0.1", port));
+}
