@@ -155,6 +155,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&summary).context("cannot encode summary")?
         );
     }
+    eprintln!("dualha reproduce: run hash {}", info.run_hash);
     eprintln!(
         "dualha reproduce: {holding}/{} facts of the study hold; report in {} (simulated in {:.1} s, {:.1} s in all)",
         facts.len(),
