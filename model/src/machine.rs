@@ -163,3 +163,16 @@ impl<P: Machine> Effect<P> {
         })
     }
 }
+
+/// Runs part `P` of the whole `C` on `input` and passes its effects on as the whole's:
+/// the one way every composed machine delegates to its parts.
+pub fn delegate<P: Machine, C: Compose<P>>(
+    part: &mut P,
+    now: Time,
+    input: Input<P>,
+    out: &mut Vec<Effect<C>>,
+) {
+    let mut part_out = Vec::new();
+    part.handle(now, input, &mut part_out);
+    out.extend(part_out.into_iter().filter_map(Effect::lift));
+}

@@ -11,7 +11,7 @@ use model::cluster::openstack::{OpenStackMsg, OpenStackNode, OpenStackTimer};
 use model::cluster::vmware::{VmwareMsg, VmwareNode, VmwareTimer};
 use model::cluster::{ClusterCommand, ClusterNotice};
 use model::guest::{Guest, GuestCommand, GuestMsg, GuestNotice, GuestTimer};
-use model::machine::Compose;
+use model::machine::{Compose, delegate};
 use model::replication::ReplicaMeta;
 use model::{Effect, Input, Machine, Net, Time};
 use serde::{Deserialize, Serialize};
@@ -113,16 +113,6 @@ impl Compose<OpenStackNode> for SimNode {
     fn lift_notice(notice: ClusterNotice) -> SimNotice {
         SimNotice::Cluster(notice)
     }
-}
-
-/// Runs part `P` on `input` and passes its effects on as the world's.
-fn delegate<P: Machine>(part: &mut P, now: Time, input: Input<P>, out: &mut Vec<Effect<SimNode>>)
-where
-    SimNode: Compose<P>,
-{
-    let mut part_out = Vec::new();
-    part.handle(now, input, &mut part_out);
-    out.extend(part_out.into_iter().filter_map(Effect::lift));
 }
 
 /// `input` for a part, if its message, timer and command are the part's kind.

@@ -8,7 +8,7 @@ use super::member::{Membership, MembershipCommand, MembershipTimer};
 use super::msg::MembershipMsg;
 use super::notice::MembershipNotice;
 use super::ping::PingNode;
-use crate::machine::Compose;
+use crate::machine::{Compose, delegate};
 use crate::{Effect, Input, Machine, Net, Time};
 
 /// A member, a ping node or the quorum device.
@@ -119,20 +119,6 @@ impl Compose<QuorumDevice> for MembershipNode {
     fn lift_notice(notice: DeviceNotice) -> MembershipNodeNotice {
         MembershipNodeNotice::Device(notice)
     }
-}
-
-/// Runs part `P` on `input` and passes its effects on as the whole's.
-fn delegate<P: Machine>(
-    part: &mut P,
-    now: Time,
-    input: Input<P>,
-    out: &mut Vec<Effect<MembershipNode>>,
-) where
-    MembershipNode: Compose<P>,
-{
-    let mut part_out = Vec::new();
-    part.handle(now, input, &mut part_out);
-    out.extend(part_out.into_iter().filter_map(Effect::lift));
 }
 
 impl Machine for MembershipNode {

@@ -8,7 +8,7 @@ use super::msg::ReplicaMsg;
 use super::notice::ReplicaNotice;
 use super::replica::{Replica, ReplicaCommand, ReplicaTimer};
 use super::witness::{Witness, WitnessNotice, WitnessTimer};
-use crate::machine::Compose;
+use crate::machine::{Compose, delegate};
 use crate::{Effect, Input, Machine, Net, Time};
 
 /// A diskful replica or a witness.
@@ -96,20 +96,6 @@ impl Compose<Witness> for ResourceNode {
     fn lift_notice(notice: WitnessNotice) -> ResourceNotice {
         ResourceNotice::Witness(notice)
     }
-}
-
-/// Runs part `P` on `input` and passes its effects on as the whole's.
-fn delegate<P: Machine>(
-    part: &mut P,
-    now: Time,
-    input: Input<P>,
-    out: &mut Vec<Effect<ResourceNode>>,
-) where
-    ResourceNode: Compose<P>,
-{
-    let mut part_out = Vec::new();
-    part.handle(now, input, &mut part_out);
-    out.extend(part_out.into_iter().filter_map(Effect::lift));
 }
 
 impl Machine for ResourceNode {

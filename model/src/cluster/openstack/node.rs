@@ -12,7 +12,7 @@ use super::engine::{EngineTimer, MasakariEngine};
 use super::hostmonitor::{HostMonitor, MonitorTimer};
 use super::msg::OpenStackMsg;
 use crate::cluster::{ClusterCommand, ClusterNotice, VmRestartLayer};
-use crate::machine::Compose;
+use crate::machine::{Compose, delegate};
 use crate::{Effect, Input, Machine, Net, NodeId, ProcessId, Time};
 
 /// One compute host: nova-compute and masakari-hostmonitor side by side.
@@ -125,20 +125,6 @@ compose!(NovaCompute, ComputeTimer, Compute);
 compose!(HostMonitor, MonitorTimer, Monitor);
 compose!(NovaController, ControllerTimer, Controller);
 compose!(MasakariEngine, EngineTimer, Engine);
-
-/// Runs part `P` on `input` and passes its effects on as the whole's.
-fn delegate<P: Machine>(
-    part: &mut P,
-    now: Time,
-    input: Input<P>,
-    out: &mut Vec<Effect<OpenStackNode>>,
-) where
-    OpenStackNode: Compose<P>,
-{
-    let mut part_out = Vec::new();
-    part.handle(now, input, &mut part_out);
-    out.extend(part_out.into_iter().filter_map(Effect::lift));
-}
 
 /// `input` for a part whose own timers `timer` picks out of the whole's; `None` if the
 /// input is another part's timer.

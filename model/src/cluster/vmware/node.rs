@@ -10,7 +10,7 @@ use super::datastore::{Datastore, DatastoreTimer};
 use super::gateway::IsolationAddress;
 use super::msg::VmwareMsg;
 use crate::cluster::{ClusterCommand, ClusterNotice, VmRestartLayer};
-use crate::machine::Compose;
+use crate::machine::{Compose, delegate};
 use crate::{Effect, Input, Machine, Net, ProcessId, Time};
 
 /// An FDM agent, a datastore or the isolation address.
@@ -112,16 +112,6 @@ impl Compose<IsolationAddress> for VmwareNode {
     fn lift_notice(notice: Infallible) -> ClusterNotice {
         match notice {}
     }
-}
-
-/// Runs part `P` on `input` and passes its effects on as the whole's.
-fn delegate<P: Machine>(part: &mut P, now: Time, input: Input<P>, out: &mut Vec<Effect<VmwareNode>>)
-where
-    VmwareNode: Compose<P>,
-{
-    let mut part_out = Vec::new();
-    part.handle(now, input, &mut part_out);
-    out.extend(part_out.into_iter().filter_map(Effect::lift));
 }
 
 impl Machine for VmwareNode {
