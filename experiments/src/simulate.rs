@@ -18,8 +18,15 @@ use sim::{Architecture, Cell, FailureKind, Platform, Service};
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     /// The fault schedule: TOML, or the JSON a `dualha check` counterexample writes.
+    #[arg(long, required_unless_present = "random", conflicts_with = "random")]
+    pub schedule: Option<PathBuf>,
+    /// Instead of a schedule: random faults over this many seconds (mean gap
+    /// `--mean-gap`), drawn from the seed; the schedule is printed so it can be kept.
     #[arg(long)]
-    pub schedule: PathBuf,
+    pub random: Option<f64>,
+    /// Mean seconds between random faults.
+    #[arg(long, default_value_t = 300.0)]
+    pub mean_gap: f64,
     /// The architecture.
     #[arg(long, value_enum, default_value = "drbd-heartbeat")]
     pub architecture: ArchitectureArg,
@@ -82,10 +89,29 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
 
 fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
     let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
-    let text = std::fs::read_to_string(&args.schedule)
-        .with_context(|| format!("cannot read schedule {}", args.schedule.display()))?;
-    let schedule =
-        Schedule::parse(&text).with_context(|| format!("schedule {}", args.schedule.display()))?;
+    let schedule = match (&args.schedule, args.random) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read schedule {}", path.display()))?;
+            Schedule::parse(&text).with_context(|| format!("schedule {}", path.display()))?
+        }
+        (None, Some(span)) => {
+            let positive = |x: f64| x.is_finite() && x > 0.0;
+            if !positive(span) || !positive(args.mean_gap) {
+                anyhow::bail!("--random and --mean-gap take positive seconds");
+            }
+            let s = Schedule::stochastic(args.seed, span, args.mean_gap);
+            if !args.json {
+                println!("# random schedule (seed {}):", args.seed);
+                let text = toml::to_string(&s).context("cannot print the schedule")?;
+                for line in text.lines() {
+                    println!("# {line}");
+                }
+            }
+            s
+        }
+        (None, None) => anyhow::bail!("give --schedule FILE or --random SECONDS"),
+    };
     let cell = Cell {
         failure: FailureKind::Software,
         architecture: match args.architecture {

@@ -264,6 +264,83 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// A random schedule: faults arrive with exponential gaps of mean `mean_gap` seconds
+    /// over `span` seconds, each a service kill, a guest crash, a host power-off, a host
+    /// hang, a partition of the guests (one network or all) healed after a while, or a
+    /// message loss; targets and durations drawn too. One stream per seed, so a random
+    /// schedule replays exactly (print it with `toml` to keep it).
+    pub fn stochastic(seed: u64, span: f64, mean_gap: f64) -> Schedule {
+        use rand::Rng;
+        let mut rng = crate::rng::stream(seed, "stochastic-faults");
+        let mut events = Vec::new();
+        let mut t = 0.0;
+        let guests = ["a", "b"];
+        loop {
+            let u: f64 = rng.random_range(f64::EPSILON..1.0);
+            t += -mean_gap.max(0.001) * u.ln();
+            if t > span {
+                break;
+            }
+            let node = guests[rng.random_range(0..2)].to_string();
+            let round = |x: f64| (x * 10.0).round() / 10.0;
+            let at = round(t);
+            match rng.random_range(0..6u32) {
+                0 => events.push(TimedFault {
+                    at,
+                    fault: ScheduledFault::KillService { node },
+                }),
+                1 => events.push(TimedFault {
+                    at,
+                    fault: ScheduledFault::Crash { node },
+                }),
+                2 => events.push(TimedFault {
+                    at,
+                    fault: ScheduledFault::PowerOff { node },
+                }),
+                3 => events.push(TimedFault {
+                    at,
+                    fault: ScheduledFault::Hang {
+                        node,
+                        secs: round(rng.random_range(1.0..60.0)),
+                    },
+                }),
+                4 => {
+                    let net = ["ring0", "replication", "public"]
+                        .get(rng.random_range(0..4usize))
+                        .map(|n| n.to_string());
+                    let heal_at = round(t + rng.random_range(5.0..120.0));
+                    events.push(TimedFault {
+                        at,
+                        fault: ScheduledFault::Partition {
+                            a: "a".into(),
+                            b: "b".into(),
+                            net: net.clone(),
+                        },
+                    });
+                    events.push(TimedFault {
+                        at: heal_at,
+                        fault: ScheduledFault::Heal {
+                            a: "a".into(),
+                            b: "b".into(),
+                            net,
+                        },
+                    });
+                }
+                _ => events.push(TimedFault {
+                    at,
+                    fault: ScheduledFault::LoseMessages {
+                        a: "a".into(),
+                        b: "b".into(),
+                        count: rng.random_range(1..5),
+                    },
+                }),
+            }
+        }
+        Schedule { events }
+    }
+}
+
 /// A node name: `a`, `b` (the guests) or `h<id>` (a host).
 pub fn parse_node(name: &str) -> Option<NodeId> {
     match name {
@@ -318,6 +395,17 @@ node = "a"
             {"event": "write", "at_ms": 1600, "node": "a", "write": 1}]}"#;
         let j = Schedule::parse(json).expect("valid");
         assert_eq!(j.in_order(), s.in_order());
+    }
+
+    #[test]
+    fn random_schedules_replay_per_seed_and_validate() {
+        let a = Schedule::stochastic(3, 3600.0, 300.0);
+        assert_eq!(a, Schedule::stochastic(3, 3600.0, 300.0));
+        assert_ne!(a, Schedule::stochastic(4, 3600.0, 300.0));
+        assert!(a.events.len() >= 3, "{a:?}");
+        a.validate().expect("random schedules use valid names");
+        let text = toml::to_string(&a).expect("a schedule prints as TOML");
+        assert_eq!(Schedule::parse(&text).expect("and reads back"), a);
     }
 
     #[test]
