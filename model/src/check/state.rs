@@ -391,52 +391,60 @@ impl Driver {
     }
 
     fn feed_witness(&self, s: &mut State, input: Input<Witness>, log: &mut Option<&mut Log>) {
-        let now = log.as_deref().map_or(Time::ZERO, |l| l.now);
-        let Some(w) = s.witness.as_mut() else {
-            return;
-        };
-        let mut out = Vec::new();
-        w.handle(now, input, &mut out);
-        for e in out {
-            match e {
-                Effect::Send { to, msg } => self.send(s, WITNESS, to, GuestMsg::Replica(msg), log),
-                Effect::SetTimer { id, after } => {
-                    self.set_timer(s, WITNESS, AnyTimer::Witness(id), after, log);
-                }
-                Effect::CancelTimer(id) => {
-                    s.timers.remove(&(WITNESS, AnyTimer::Witness(id)));
-                }
-                Effect::Event(notice) => {
-                    if let Some(l) = log.as_deref_mut() {
-                        l.note(WITNESS, format!("{notice:?}"));
-                    }
-                }
-                _ => {}
-            }
-        }
+        self.feed_helper(
+            s,
+            WITNESS,
+            |s| s.witness.as_mut(),
+            input,
+            GuestMsg::Replica,
+            AnyTimer::Witness,
+            log,
+        );
     }
 
     fn feed_device(&self, s: &mut State, input: Input<QuorumDevice>, log: &mut Option<&mut Log>) {
+        self.feed_helper(
+            s,
+            QDEVICE,
+            |s| s.device.as_mut(),
+            input,
+            GuestMsg::Membership,
+            AnyTimer::Device,
+            log,
+        );
+    }
+
+    /// Feeds a helper machine (the witness, the quorum device) and carries out its
+    /// sends, timers and notices; they have no disk, processes or fencing.
+    #[allow(clippy::too_many_arguments)]
+    fn feed_helper<P: Machine>(
+        &self,
+        s: &mut State,
+        node: NodeId,
+        part: impl FnOnce(&mut State) -> Option<&mut P>,
+        input: Input<P>,
+        lift_msg: impl Fn(P::Msg) -> GuestMsg,
+        lift_timer: impl Fn(P::Timer) -> AnyTimer,
+        log: &mut Option<&mut Log>,
+    ) {
         let now = log.as_deref().map_or(Time::ZERO, |l| l.now);
-        let Some(d) = s.device.as_mut() else {
+        let Some(machine) = part(s) else {
             return;
         };
         let mut out = Vec::new();
-        d.handle(now, input, &mut out);
+        machine.handle(now, input, &mut out);
         for e in out {
             match e {
-                Effect::Send { to, msg } => {
-                    self.send(s, QDEVICE, to, GuestMsg::Membership(msg), log);
-                }
+                Effect::Send { to, msg } => self.send(s, node, to, lift_msg(msg), log),
                 Effect::SetTimer { id, after } => {
-                    self.set_timer(s, QDEVICE, AnyTimer::Device(id), after, log);
+                    self.set_timer(s, node, lift_timer(id), after, log);
                 }
                 Effect::CancelTimer(id) => {
-                    s.timers.remove(&(QDEVICE, AnyTimer::Device(id)));
+                    s.timers.remove(&(node, lift_timer(id)));
                 }
                 Effect::Event(notice) => {
                     if let Some(l) = log.as_deref_mut() {
-                        l.note(QDEVICE, format!("{notice:?}"));
+                        l.note(node, format!("{notice:?}"));
                     }
                 }
                 _ => {}
