@@ -19,7 +19,7 @@ use crate::profile::Profile;
 use crate::rng::stream;
 use crate::scenario::{Cell, FailureKind, Service};
 use crate::trace::TraceHash;
-use crate::world::{FS, GUEST_A, IP, SERVICE, World, secs};
+use crate::world::{FS, GUEST_A, IP, SERVICE, World, node_name, secs};
 
 /// How often the world connects the layers and checks its oracles.
 const TICK: Duration = Duration::from_millis(100);
@@ -301,7 +301,7 @@ fn timeline(w: &World, from: usize) -> Vec<String> {
     let mut out = Vec::new();
     for (t, g, h) in &w.boots {
         if w.lab.records().get(from).is_some_and(|r| *t >= r.time) {
-            out.push((*t, format!("{t} {g}: VM booted on host {}", h.0)));
+            out.push((*t, format!("{t} {g}: VM booted on {}", node_name(*h))));
         }
     }
     for r in &w.lab.records()[from..] {
@@ -345,7 +345,7 @@ fn timeline(w: &World, from: usize) -> Vec<String> {
             _ => None,
         };
         if let Some(line) = line {
-            out.push((r.time, format!("{} {}: {line}", r.time, r.node)));
+            out.push((r.time, format!("{} {}: {line}", r.time, node_name(r.node))));
         }
     }
     out.sort_by_key(|(t, _)| *t);

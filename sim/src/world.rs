@@ -49,6 +49,22 @@ pub const SERVICE: ProcessId = ProcessId(4);
 /// The isolation address (vSphere HA's gateway).
 const GATEWAY: NodeId = NodeId(25);
 
+/// A node's name in timelines: the guests `a` and `b`, hosts `h10`..`h13`, datastores
+/// `ds20`/`ds21`, the isolation address `gw`, Nova controllers `nova30`/`nova31`,
+/// Masakari engines `masakari32`/`masakari33`.
+pub fn node_name(node: NodeId) -> String {
+    match node.0 {
+        0 => "a".into(),
+        1 => "b".into(),
+        10..=19 => format!("h{}", node.0),
+        20..=24 => format!("ds{}", node.0),
+        25 => "gw".into(),
+        30 | 31 => format!("nova{}", node.0),
+        32 | 33 => format!("masakari{}", node.0),
+        n => format!("n{n}"),
+    }
+}
+
 /// The VM of a guest, as the cluster layer knows it.
 pub fn vm_of(guest: NodeId) -> ProcessId {
     ProcessId(100 + guest.0)
