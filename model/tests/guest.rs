@@ -251,3 +251,47 @@ fn the_group_starts_left_to_right_when_the_peer_takes_over() {
     let svc = started(&lab, B, SERVICE).expect("service");
     assert!(promoted <= fs && fs < ip && ip < svc);
 }
+
+/// Replication traffic 200 ms slower than the heartbeat ring: the resource managers'
+/// handover overtakes DRBD's news that the old Primary demoted.
+#[derive(Debug)]
+struct SlowReplication;
+
+impl model::testing::Timing for SlowReplication {
+    fn message(&mut self, _: NodeId, _: NodeId, net: model::Net, base: Duration) -> Duration {
+        if net == model::Net::Replication {
+            base + Duration::from_millis(200)
+        } else {
+            base
+        }
+    }
+}
+
+#[test]
+fn a_promotion_refused_while_the_peers_demotion_is_in_flight_is_retried() {
+    let mut lab = pair(&|c| c.group.migration_threshold = 1, [Duration::ZERO; 2]);
+    lab.set_timing(Box::new(SlowReplication));
+    lab.processes_mut(A).kill(SERVICE);
+    lab.run_for(Duration::from_secs(40));
+    let refused = first_time(&lab, B, |e| {
+        matches!(
+            e,
+            Effect::Event(GuestNotice::Replica(
+                model::replication::ReplicaNotice::PromoteRefused(_)
+            ))
+        )
+    })
+    .expect("the first try is refused: B still sees A as Primary");
+    let promoted = first_time(&lab, B, |e| {
+        *e == Effect::Event(GuestNotice::Replica(
+            model::replication::ReplicaNotice::Role(Role::Primary),
+        ))
+    })
+    .expect("a later try succeeds");
+    assert!(promoted > refused);
+    assert!(
+        promoted - refused <= Duration::from_secs(2),
+        "retried 1 s later"
+    );
+    assert!(lab.processes(B).get(SERVICE).is_some_and(|p| p.running));
+}
