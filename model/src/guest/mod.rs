@@ -9,10 +9,13 @@
 //! with their part, so a driver sees one machine per guest.
 //!
 //! * [`config`]: [`GuestConfig`] and its cross-part checks;
-//! * [`machine`]: the [`Guest`] machine and its message, timer, command and notice types.
+//! * [`machine`]: the [`Guest`] machine and its message, timer, command and notice types;
+//! * [`text`]: notices as log lines in the vocabulary of `drbdadm status` and Heartbeat.
 
 pub mod config;
 pub mod machine;
+pub mod text;
 
 pub use config::{GuestConfig, GuestConfigError};
 pub use machine::{Guest, GuestCommand, GuestMsg, GuestNotice, GuestTimer};
+pub use text::notice_text;

@@ -42,6 +42,12 @@ impl Bitmap {
         self.count
     }
 
+    /// The highest block set, if any (a restarted node checks that its bitmap fits the
+    /// disk it finds).
+    pub fn last(&self) -> Option<BlockNo> {
+        self.runs.last_key_value().map(|(_, end)| end - 1)
+    }
+
     /// True when nothing is out of sync.
     pub fn is_empty(&self) -> bool {
         self.count == 0

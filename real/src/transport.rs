@@ -1,0 +1,357 @@
+//! The node's links: the replication connection over TCP and the Heartbeat rings over UDP.
+//!
+//! The replication connection is authenticated before it carries anything: both sides
+//! send a [`WireMsg::Hello`] with a fresh challenge and the settings they must agree on,
+//! answer the peer's challenge with an HMAC of the shared secret, and check the peer's
+//! answer (DRBD's `cram-hmac-alg` + `shared-secret`). The node with the lower id dials,
+//! the other accepts; a newer connection replaces an older one, as DRBD does when a
+//! peer reconnects. Garbage, truncated or oversized frames close that connection with a
+//! log line; the node keeps running, and the machine notices the silence by its own
+//! timers (ping-timeout), as DRBD would after a lost connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use model::NodeId;
+use model::guest::GuestMsg;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use crate::event::Event;
+use crate::wire::{
+    self, Agreement, HEADER_LEN, MAX_DATAGRAM, WireError, WireMsg, decode_header, decode_payload,
+};
+
+/// How long the authentication exchange may take.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between two dial attempts.
+const DIAL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// What both ends of the replication connection need to know.
+#[derive(Clone, Debug)]
+pub struct LinkParams {
+    /// This node.
+    pub me: NodeId,
+    /// The peer.
+    pub peer: NodeId,
+    /// The shared secret.
+    pub secret: Arc<Vec<u8>>,
+    /// The settings the peer must share.
+    pub agreement: Agreement,
+    /// Where this node listens.
+    pub listen: SocketAddr,
+    /// Where the peer listens.
+    pub peer_addr: SocketAddr,
+}
+
+/// Why a connection was not accepted.
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    #[error("authentication timed out")]
+    Timeout,
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Runs the replication link for ever: listen, dial (lower id), authenticate, and pump
+/// frames both ways, telling the driver when a connection is up or down.
+pub async fn run_replication(
+    listener: TcpListener,
+    params: LinkParams,
+    events: UnboundedSender<Event>,
+) -> std::io::Result<()> {
+    let generation = Arc::new(AtomicU64::new(0));
+    if params.me < params.peer {
+        let (p, e, g) = (params.clone(), events.clone(), generation.clone());
+        tokio::spawn(async move { dial_loop(p, e, g).await });
+    }
+    loop {
+        let (stream, from) = listener.accept().await?;
+        let (p, e, g) = (params.clone(), events.clone(), generation.clone());
+        tokio::spawn(async move {
+            if let Err(err) = connection(stream, &p, &e, &g).await {
+                tracing::warn!(target: "dualha::link", "replication connection from {from}: {err}");
+            }
+        });
+    }
+}
+
+async fn dial_loop(params: LinkParams, events: UnboundedSender<Event>, generation: Arc<AtomicU64>) {
+    let mut last_error = String::new();
+    loop {
+        match TcpStream::connect(params.peer_addr).await {
+            Ok(stream) => match connection(stream, &params, &events, &generation).await {
+                Ok(()) => last_error.clear(),
+                Err(e) => {
+                    let text = e.to_string();
+                    if text != last_error {
+                        tracing::warn!(target: "dualha::link", "replication connection to {}: {text}", params.peer_addr);
+                        last_error = text;
+                    }
+                }
+            },
+            Err(e) => {
+                let text = e.to_string();
+                if text != last_error {
+                    tracing::debug!(target: "dualha::link", "connecting to {}: {text}", params.peer_addr);
+                    last_error = text;
+                }
+            }
+        }
+        tokio::time::sleep(DIAL_INTERVAL).await;
+    }
+}
+
+fn nonce() -> [u8; 32] {
+    use std::io::Read;
+    let mut n = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom")
+        && f.read_exact(&mut n).is_ok()
+    {
+        return n;
+    }
+    // Without /dev/urandom: the time and pid still make the challenge unique per attempt.
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    n[..16].copy_from_slice(&t.to_le_bytes());
+    n[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    n
+}
+
+async fn read_frame<R: AsyncReadExt + Unpin>(r: &mut R) -> Result<Option<WireMsg>, LinkError> {
+    let mut header = [0u8; HEADER_LEN];
+    match r.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let h = decode_header(&header)?;
+    let mut payload = vec![0u8; h.len];
+    r.read_exact(&mut payload).await?;
+    Ok(Some(decode_payload(h, &payload)?))
+}
+
+async fn write_frame<W: AsyncWriteExt + Unpin>(w: &mut W, msg: &WireMsg) -> Result<(), LinkError> {
+    w.write_all(&wire::encode_frame(msg)?).await?;
+    Ok(())
+}
+
+/// Authenticates one connection and, if it passes, pumps it until it breaks.
+async fn connection(
+    stream: TcpStream,
+    p: &LinkParams,
+    events: &UnboundedSender<Event>,
+    generation: &AtomicU64,
+) -> Result<(), LinkError> {
+    stream.set_nodelay(true)?;
+    let (mut read, write) = stream.into_split();
+    let mut write = BufWriter::new(write);
+    let my_nonce = nonce();
+    let hello = WireMsg::Hello {
+        node: p.me.0,
+        nonce: my_nonce,
+        settings: p.agreement,
+    };
+    let auth = async {
+        write_frame(&mut write, &hello).await?;
+        write.flush().await?;
+        let Some(WireMsg::Hello {
+            node,
+            nonce,
+            settings,
+        }) = read_frame(&mut read).await?
+        else {
+            return Err(LinkError::Refused(
+                "the peer did not start with a hello".into(),
+            ));
+        };
+        if node != p.peer.0 {
+            let why = format!("the peer says it is node {node}, expected {}", p.peer.0);
+            let _ = write_frame(
+                &mut write,
+                &WireMsg::Refused {
+                    reason: why.clone(),
+                },
+            )
+            .await;
+            let _ = write.flush().await;
+            return Err(LinkError::Refused(why));
+        }
+        write_frame(
+            &mut write,
+            &WireMsg::Proof {
+                mac: wire::prove(&p.secret, &nonce, p.me.0),
+            },
+        )
+        .await?;
+        write.flush().await?;
+        match read_frame(&mut read).await? {
+            Some(WireMsg::Proof { mac })
+                if wire::verify_proof(&p.secret, &my_nonce, node, &mac) => {}
+            Some(WireMsg::Proof { .. }) => {
+                let why = "the peer's answer to the challenge is wrong: shared-secret differs"
+                    .to_string();
+                let _ = write_frame(
+                    &mut write,
+                    &WireMsg::Refused {
+                        reason: why.clone(),
+                    },
+                )
+                .await;
+                let _ = write.flush().await;
+                return Err(LinkError::Refused(why));
+            }
+            Some(WireMsg::Refused { reason }) => {
+                return Err(LinkError::Refused(format!("the peer refused: {reason}")));
+            }
+            _ => {
+                return Err(LinkError::Refused(
+                    "the peer did not answer the challenge".into(),
+                ));
+            }
+        }
+        if let Some(diff) = p.agreement.difference(&settings) {
+            let _ = write_frame(
+                &mut write,
+                &WireMsg::Refused {
+                    reason: diff.clone(),
+                },
+            )
+            .await;
+            let _ = write.flush().await;
+            return Err(LinkError::Refused(diff));
+        }
+        Ok(())
+    };
+    tokio::time::timeout(AUTH_TIMEOUT, auth)
+        .await
+        .map_err(|_| LinkError::Timeout)??;
+
+    let gen_id = generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let (tx, mut rx) = mpsc::unbounded_channel::<GuestMsg>();
+    tracing::info!(target: "dualha::link", "replication connection {gen_id} to the peer established");
+    if events
+        .send(Event::LinkUp {
+            generation: gen_id,
+            tx,
+        })
+        .is_err()
+    {
+        return Ok(());
+    }
+    let writer = async move {
+        while let Some(msg) = rx.recv().await {
+            write_frame(&mut write, &WireMsg::Guest(msg)).await?;
+            // Send everything queued, then flush once: batching without delaying.
+            while let Ok(msg) = rx.try_recv() {
+                write_frame(&mut write, &WireMsg::Guest(msg)).await?;
+            }
+            write.flush().await?;
+        }
+        Ok::<(), LinkError>(())
+    };
+    let peer = p.peer;
+    let reader = async move {
+        loop {
+            match read_frame(&mut read).await? {
+                None => return Ok::<(), LinkError>(()),
+                Some(WireMsg::Guest(msg)) => {
+                    if events.send(Event::Recv { from: peer, msg }).is_err() {
+                        return Ok(());
+                    }
+                }
+                Some(other) => {
+                    return Err(LinkError::Refused(format!(
+                        "unexpected {other:?} after authentication"
+                    )));
+                }
+            }
+        }
+    };
+    let result = tokio::select! {
+        r = writer => r,
+        r = reader => r,
+    };
+    tracing::info!(target: "dualha::link", "replication connection {gen_id} closed");
+    let _ = events.send(Event::LinkDown { generation: gen_id });
+    result
+}
+
+/// The Heartbeat rings: one UDP socket per ring, each datagram signed.
+#[derive(Debug, Clone)]
+pub struct Rings {
+    sockets: Vec<(Arc<UdpSocket>, SocketAddr)>,
+    secret: Arc<Vec<u8>>,
+    me: NodeId,
+}
+
+impl Rings {
+    /// Binds every ring and starts a receiver per ring.
+    pub async fn bind(
+        rings: &[(SocketAddr, SocketAddr)],
+        me: NodeId,
+        peer: NodeId,
+        secret: Arc<Vec<u8>>,
+        events: UnboundedSender<Event>,
+    ) -> std::io::Result<Rings> {
+        let mut sockets = Vec::new();
+        for (i, (listen, peer_addr)) in rings.iter().enumerate() {
+            let sock = Arc::new(UdpSocket::bind(listen).await?);
+            let (s, e, k) = (sock.clone(), events.clone(), secret.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+                let mut warned = false;
+                loop {
+                    let Ok((n, from)) = s.recv_from(&mut buf).await else {
+                        continue;
+                    };
+                    match wire::decode_datagram(&k, &buf[..n]) {
+                        Ok((sender, msg)) if sender == peer.0 => {
+                            if e.send(Event::Recv { from: peer, msg }).is_err() {
+                                return;
+                            }
+                        }
+                        Ok((sender, _)) => {
+                            tracing::debug!(target: "dualha::ring", "ring{i}: datagram from unknown node {sender} ({from})");
+                        }
+                        Err(err) if !warned => {
+                            warned = true;
+                            tracing::warn!(target: "dualha::ring", "ring{i}: dropped a datagram from {from}: {err} (further ones logged at debug)");
+                        }
+                        Err(err) => {
+                            tracing::debug!(target: "dualha::ring", "ring{i}: {from}: {err}")
+                        }
+                    }
+                }
+            });
+            sockets.push((sock, *peer_addr));
+        }
+        Ok(Rings {
+            sockets,
+            secret,
+            me,
+        })
+    }
+
+    /// Sends `msg` on ring `ring`; a lost datagram is what UDP and Heartbeat expect.
+    pub fn send(&self, ring: u8, msg: &GuestMsg) {
+        let Some((sock, to)) = self.sockets.get(ring as usize) else {
+            return;
+        };
+        match wire::encode_datagram(&self.secret, self.me.0, msg) {
+            Ok(bytes) => {
+                let _ = sock.try_send_to(&bytes, *to);
+            }
+            Err(e) => tracing::error!(target: "dualha::ring", "cannot send {msg:?}: {e}"),
+        }
+    }
+}
