@@ -28,6 +28,7 @@ pub mod node;
 pub mod process;
 pub mod replication;
 pub mod resources;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 pub mod topology;

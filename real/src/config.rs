@@ -333,7 +333,7 @@ impl NodeConfig {
     pub fn parse(file: &Path, text: &str) -> Result<NodeConfig, NodeConfigError> {
         let raw: NodeFile = toml::from_str(text).map_err(|e| NodeConfigError::Parse {
             file: file.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', " "),
+            message: e.to_string().trim_end().to_string(),
         })?;
         Checker { file }.check(raw)
     }

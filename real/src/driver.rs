@@ -295,9 +295,17 @@ impl Driver {
     }
 
     fn text(&self, n: &GuestNotice) -> Option<String> {
-        notice_text(n, &|p| {
-            self.names.get(&p).cloned().unwrap_or_else(|| p.to_string())
-        })
+        let node = |id: model::NodeId| {
+            if id == self.cfg.me {
+                self.cfg.name.clone()
+            } else if id == self.cfg.peer {
+                self.cfg.peer_name.clone()
+            } else {
+                id.to_string()
+            }
+        };
+        let process = |p: ProcessId| self.names.get(&p).cloned().unwrap_or_else(|| p.to_string());
+        notice_text(n, &node, &process)
     }
 
     /// Feeds one input and everything it leads to (application I/O finishing frees the

@@ -5,15 +5,20 @@
 //! real run reads phase by phase like a simulated timeline.
 
 use super::GuestNotice;
-use crate::ProcessId;
 use crate::membership::MembershipNotice as M;
 use crate::replication::ReplicaNotice as R;
 use crate::replication::handshake::Outcome;
 use crate::resources::ResourceNotice as P;
+use crate::{NodeId, ProcessId};
 
 /// The line for `notice`, or `None` for notices too fine-grained for a timeline (one
-/// resynced block); `name` names the group's resources (`Filesystem`, `apache`).
-pub fn notice_text(notice: &GuestNotice, name: &dyn Fn(ProcessId) -> String) -> Option<String> {
+/// resynced block); `node` names nodes (`alpha`) and `name` the group's resources
+/// (`Filesystem`, `apache`), as the driver knows them.
+pub fn notice_text(
+    notice: &GuestNotice,
+    node: &dyn Fn(NodeId) -> String,
+    name: &dyn Fn(ProcessId) -> String,
+) -> Option<String> {
     Some(match notice {
         GuestNotice::Replica(r) => match r {
             R::Role(role) => format!("role:{role}"),
@@ -69,9 +74,9 @@ pub fn notice_text(notice: &GuestNotice, name: &dyn Fn(ProcessId) -> String) -> 
             ),
         },
         GuestNotice::Membership(m) => match m {
-            M::PeerAlive(p) => format!("heartbeat: node {p} is alive"),
-            M::PeerWarn(p) => format!("heartbeat: late heartbeat from node {p}"),
-            M::PeerDead(p) => format!("heartbeat: node {p} is dead"),
+            M::PeerAlive(p) => format!("heartbeat: node {} is alive", node(*p)),
+            M::PeerWarn(p) => format!("heartbeat: late heartbeat from node {}", node(*p)),
+            M::PeerDead(p) => format!("heartbeat: node {} is dead", node(*p)),
             M::RingDown(r) => format!("heartbeat: ring{r} down"),
             M::RingUp(r) => format!("heartbeat: ring{r} up"),
             M::Isolated(i) => format!(
@@ -83,12 +88,13 @@ pub fn notice_text(notice: &GuestNotice, name: &dyn Fn(ProcessId) -> String) -> 
                 }
             ),
             M::Quorum(q) => format!("heartbeat: quorum {}", if *q { "gained" } else { "lost" }),
-            M::Fencing(p) => format!("STONITH node {p}"),
-            M::Fenced { node, success } => {
-                format!(
-                    "STONITH node {node}: {}",
-                    if *success { "done" } else { "failed" }
-                )
+            M::Fencing(p) => format!("STONITH node {}", node(*p)),
+            M::Fenced {
+                node: target,
+                success,
+            } => {
+                let outcome = if *success { "done" } else { "failed" };
+                format!("STONITH node {}: {outcome}", node(*target))
             }
             M::TakeOver => "heartbeat: taking over resources".to_string(),
             M::GiveUp => "heartbeat: giving up resources".to_string(),
@@ -149,33 +155,25 @@ pub fn notice_text(notice: &GuestNotice, name: &dyn Fn(ProcessId) -> String) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NodeId;
     use crate::replication::Role;
+
+    fn line(n: GuestNotice) -> Option<String> {
+        notice_text(&n, &|n| format!("node-{n}"), &|_| "apache".to_string())
+    }
 
     #[test]
     fn lines_read_like_drbdadm_and_heartbeat() {
         assert_eq!(
-            notice_text(&GuestNotice::Replica(R::Role(Role::Primary)), &|p| p
-                .to_string())
-            .as_deref(),
+            line(GuestNotice::Replica(R::Role(Role::Primary))).as_deref(),
             Some("role:Primary")
         );
         assert_eq!(
-            notice_text(&GuestNotice::Membership(M::PeerDead(NodeId(1))), &|p| p
-                .to_string())
-            .as_deref(),
-            Some("heartbeat: node b is dead")
+            line(GuestNotice::Membership(M::PeerDead(NodeId(1)))).as_deref(),
+            Some("heartbeat: node node-b is dead")
         );
+        assert_eq!(line(GuestNotice::Replica(R::Resynced(3))), None);
         assert_eq!(
-            notice_text(&GuestNotice::Replica(R::Resynced(3)), &|p| p.to_string()),
-            None
-        );
-        assert_eq!(
-            notice_text(
-                &GuestNotice::Resources(P::ResourceStarted(ProcessId(2))),
-                &|_| "apache".to_string()
-            )
-            .as_deref(),
+            line(GuestNotice::Resources(P::ResourceStarted(ProcessId(2)))).as_deref(),
             Some("apache: started")
         );
     }

@@ -1,0 +1,217 @@
+//! Two `dualha-node` processes on loopback, a real NBD client, real kills and partitions:
+//! replication, failover, resync, split brain and fencing as an operator would see them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{FAST_TIMERS, Lab, LabOptions, eventually, qemu_io, same_bytes};
+use real::control::ControlRequest;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn fast() -> LabOptions {
+    LabOptions {
+        extra: [FAST_TIMERS.to_string(), FAST_TIMERS.to_string()],
+        ..LabOptions::default()
+    }
+}
+
+#[test]
+fn writes_through_nbd_are_on_the_peer_disk_and_survive_kill_9_of_the_primary() {
+    let mut lab = Lab::new("failover", fast());
+    lab.start_synced();
+    assert!(
+        same_bytes(&lab.a.disk(), &lab.b.disk()),
+        "the initial sync copied every block"
+    );
+
+    // Aligned and unaligned writes through a real NBD client; protocol C acknowledged them.
+    qemu_io(
+        &lab.a.nbd_url(),
+        &[
+            "write -P 0xab 0 1M",
+            "write -P 0x5c 1049000 5000",
+            "write -z 2M 64k",
+        ],
+    )
+    .expect("writes on the Primary");
+    assert!(
+        same_bytes(&lab.a.disk(), &lab.b.disk()),
+        "acknowledged writes are on bravo's disk"
+    );
+    let err = qemu_io(&lab.b.nbd_url(), &["read 0 4k"]).expect_err("the Secondary does not export");
+    assert!(err.contains("bravo is Secondary"), "{err}");
+
+    // Power loss of the Primary.
+    lab.a.kill9();
+    let t0 = Instant::now();
+    let ok = eventually(WAIT, || qemu_io(&lab.b.nbd_url(), &["read 0 4k"]).is_ok());
+    let failover = t0.elapsed();
+    assert!(ok, "bravo took over\n{}", lab.b.log_text());
+    eprintln!("kill -9 to first NBD read on the new Primary: {failover:?}");
+    qemu_io(
+        &lab.b.nbd_url(),
+        &[
+            "read -P 0xab 0 1M",
+            "read -P 0x5c 1049000 5000",
+            "read -P 0 2M 64k",
+        ],
+    )
+    .expect("every acknowledged write is on the new Primary");
+    assert!(lab.b.logged("bravo: heartbeat: node alpha is dead"));
+    assert!(lab.b.logged("bravo: role:Primary"));
+
+    // The old Primary comes back: it rejoins as Secondary and catches up.
+    qemu_io(&lab.b.nbd_url(), &["write -P 0x77 8M 256k"]).expect("write while degraded");
+    lab.a.start();
+    lab.a.wait_for("resynced", WAIT, |s| {
+        s.role == "Secondary" && s.disk == "UpToDate" && s.connection == "Connected"
+    });
+    assert!(
+        same_bytes(&lab.a.disk(), &lab.b.disk()),
+        "alpha resynced bravo's writes"
+    );
+}
+
+#[test]
+fn a_restarted_secondary_resyncs_only_the_blocks_written_without_it() {
+    let mut lab = Lab::new("resync", fast());
+    lab.start_synced();
+    lab.b.kill9();
+    lab.a
+        .wait_for("disconnected", WAIT, |s| s.connection == "Connecting");
+    // Ten blocks, spread over the device.
+    let writes: Vec<String> = (0..10)
+        .map(|i| format!("write -P 0x{:02x} {} 4k", 0x10 + i, i * 5 * 1024 * 1024))
+        .collect();
+    let refs: Vec<&str> = writes.iter().map(String::as_str).collect();
+    qemu_io(&lab.a.nbd_url(), &refs).expect("degraded writes");
+    let s = lab.a.wait_for("dirty", WAIT, |s| s.out_of_sync_bytes > 0);
+    assert_eq!(
+        s.out_of_sync_bytes,
+        10 * 4096,
+        "exactly the written blocks are out of sync"
+    );
+    lab.b.start();
+    lab.b.wait_for("resynced", WAIT, |s| {
+        s.connection == "Connected" && s.disk == "UpToDate"
+    });
+    assert!(
+        lab.a
+            .logged("resync started as SyncSource (40 KiB out of sync)"),
+        "{}",
+        lab.a.log_text()
+    );
+    assert!(same_bytes(&lab.a.disk(), &lab.b.disk()));
+}
+
+#[test]
+fn a_partition_without_fencing_is_a_split_brain_detected_on_reconnect() {
+    let mut lab = Lab::new(
+        "splitbrain",
+        LabOptions {
+            proxies: true,
+            ..fast()
+        },
+    );
+    lab.start_synced();
+    lab.partition(true);
+    // Heartbeat on bravo declares alpha dead and takes over: two Primaries.
+    lab.b.wait_for("Primary", WAIT, |s| s.role == "Primary");
+    assert_eq!(lab.a.status().expect("alpha runs").role, "Primary");
+    qemu_io(&lab.a.nbd_url(), &["write -P 0xaa 0 64k"]).expect("alpha writes");
+    qemu_io(&lab.b.nbd_url(), &["write -P 0xbb 1M 64k"]).expect("bravo writes");
+    lab.partition(false);
+    // DRBD's default after-sb policies are `disconnect`: both refuse to resync.
+    assert!(
+        eventually(WAIT, || lab.a.logged("Split-Brain detected")
+            && lab.b.logged("Split-Brain detected")),
+        "split brain detected on both\n{}\n{}",
+        lab.a.log_text(),
+        lab.b.log_text()
+    );
+    for n in [&lab.a, &lab.b] {
+        n.wait_for("StandAlone", WAIT, |s| s.connection == "StandAlone");
+    }
+    // Heartbeat sees both active and the node that is not preferred gives the group up.
+    lab.b.wait_for("Secondary", WAIT, |s| s.role == "Secondary");
+    // Manual recovery as drbd.conf(5) describes it: the victim discards its changes.
+    let r = lab.b.ask(ControlRequest::Connect {
+        discard_my_data: true,
+    });
+    assert!(r.ok, "{}", r.message);
+    let r = lab.a.ask(ControlRequest::Connect {
+        discard_my_data: false,
+    });
+    assert!(r.ok, "{}", r.message);
+    lab.b.wait_for("resynced from alpha", WAIT, |s| {
+        s.connection == "Connected" && s.disk == "UpToDate"
+    });
+    assert!(
+        same_bytes(&lab.a.disk(), &lab.b.disk()),
+        "bravo now holds alpha's data"
+    );
+    qemu_io(
+        &lab.a.nbd_url(),
+        &["read -P 0xaa 0 64k", "read -P 0 1M 64k"],
+    )
+    .expect("alpha's write kept, bravo's discarded");
+}
+
+#[test]
+fn the_survivor_fences_a_hung_peer_before_it_takes_over() {
+    let stonith = |dir: &std::path::Path, victim: &str| {
+        format!(
+            "[handlers]\nstonith = \"kill -9 $(cat {d}/{victim}.pid) && echo \\\"$DUALHA_NODE fenced $DUALHA_TARGET\\\" > {d}/fenced\"\n",
+            d = dir.display()
+        )
+    };
+    let mut lab = Lab::new("fencing", fast());
+    for (node, victim) in [(&lab.a, "bravo"), (&lab.b, "alpha")] {
+        let mut text = std::fs::read_to_string(&node.config).expect("config");
+        text = text.replace(
+            "[heartbeat]\n",
+            "[heartbeat]\nstonith = true\nfence-timeout = 5\n",
+        );
+        text.push_str(&stonith(&lab.dir, victim));
+        std::fs::write(&node.config, text).expect("config");
+    }
+    lab.start_synced();
+    // The Primary hangs (SIGSTOP): it stops heartbeating but is not dead.
+    lab.a.signal("STOP");
+    lab.b.wait_for("Primary", WAIT, |s| s.role == "Primary");
+    let log = lab.b.log_text();
+    let fenced = log
+        .find("STONITH node alpha: done")
+        .expect("bravo fenced alpha");
+    let promoted = log.find("bravo: role:Primary").expect("bravo promoted");
+    assert!(fenced < promoted, "fencing came first:\n{log}");
+    let record = std::fs::read_to_string(lab.dir.join("fenced")).expect("the STONITH command ran");
+    assert_eq!(record.trim(), "bravo fenced alpha");
+    assert!(lab.a.is_dead(), "alpha is off");
+}
+
+#[test]
+fn sigterm_hands_the_group_over_without_waiting_for_deadtime() {
+    // A deadtime of 30 s: only a graceful handover can be quick.
+    let slow = FAST_TIMERS
+        .replace("deadtime = 0.6", "deadtime = 30")
+        .replace("initdead = 2.0", "initdead = 30");
+    let mut lab = Lab::new(
+        "handover",
+        LabOptions {
+            extra: [slow.clone(), slow],
+            ..LabOptions::default()
+        },
+    );
+    lab.start_synced();
+    qemu_io(&lab.a.nbd_url(), &["write -P 0x42 0 128k"]).expect("write");
+    let t0 = Instant::now();
+    lab.a.signal("TERM");
+    lab.b
+        .wait_for("Primary", Duration::from_secs(15), |s| s.role == "Primary");
+    eprintln!("graceful handover: {:?}", t0.elapsed());
+    assert_eq!(lab.a.wait_exit(WAIT), Some(0), "alpha stopped cleanly");
+    qemu_io(&lab.b.nbd_url(), &["read -P 0x42 0 128k"]).expect("data on bravo");
+}
