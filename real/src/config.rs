@@ -74,6 +74,7 @@ fn default_resource() -> String {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StorageSection {
     /// The backing file or block device; its size, rounded down to 4 KiB, is the device's.
+    /// Relative paths here and elsewhere in the file are relative to the file.
     pub disk: PathBuf,
     /// The metadata file (DRBD's external meta-disk).
     pub meta: PathBuf,
@@ -335,7 +336,22 @@ impl NodeConfig {
             file: file.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        Checker { file }.check(raw)
+        let mut cfg = Checker { file }.check(raw)?;
+        // Relative paths are relative to the file, so a configuration works from any
+        // working directory.
+        let base = file.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut cfg.disk);
+        resolve(&mut cfg.meta);
+        resolve(&mut cfg.control);
+        for a in cfg.agents.values_mut() {
+            resolve(&mut a.agent);
+        }
+        Ok(cfg)
     }
 
     /// The model's configuration for a device of `blocks` blocks.
@@ -756,6 +772,20 @@ shared-secret = "correct horse"
         let bad = text.replace("\"service\"", "\"database\"");
         let e = parse(&bad).expect_err("bad kind").to_string();
         assert!(e.contains("resource[0].kind"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_quick_start_files_are_valid_and_mirror_each_other() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+        let a = NodeConfig::load(&dir.join("alpha.toml")).expect("alpha.toml");
+        let b = NodeConfig::load(&dir.join("bravo.toml")).expect("bravo.toml");
+        assert_eq!((a.me, a.peer), (b.peer, b.me));
+        assert_eq!(a.replication.listen, b.replication.peer);
+        assert_eq!(a.rings[0].peer, b.rings[0].listen);
+        assert!(
+            a.agents[&ProcessId(1)].agent.exists(),
+            "the agent path resolves from the file"
+        );
     }
 
     #[test]

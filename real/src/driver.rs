@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use model::guest::{Guest, GuestCommand, GuestMsg, GuestNotice, GuestTimer, notice_text};
-use model::replication::{ReplicaCommand, ReplicaNotice, Role};
+use model::replication::{ConnState, ReplicaCommand, ReplicaNotice, ReplicaTimer, Role};
 use model::resources::{GroupPhase, ResourceCommand};
 use model::{DiskRequest, Effect, Input, Machine, Net, ProcessId, Time};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -213,6 +213,15 @@ impl Driver {
             Event::FenceDone { node, success } => self.feed(Input::FenceDone { node, success }),
             Event::LinkUp { generation, tx } => {
                 self.link = Some((generation, tx));
+                // DRBD handshakes as soon as its socket connects; connect-int is the pause
+                // between connection attempts, which the dialer keeps. The model's
+                // connect retry is that attempt: let it happen now rather than up to
+                // connect-int later.
+                if self.guest.replica().conn() == ConnState::Connecting {
+                    self.feed(Input::Timer(GuestTimer::Replica(
+                        ReplicaTimer::ConnectRetry,
+                    )))?;
+                }
                 Ok(())
             }
             Event::LinkDown { generation } => {

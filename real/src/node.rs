@@ -95,6 +95,7 @@ async fn serve(
         });
     }
     let secret = Arc::new(cfg.secret.clone());
+    let connect_int = guest.replica().config().timers.connect_int;
     let ring_addrs: Vec<_> = cfg.rings.iter().map(|r| (r.listen, r.peer)).collect();
     let rings = Rings::bind(
         &ring_addrs,
@@ -110,8 +111,8 @@ async fn serve(
         peer: cfg.peer,
         secret,
         agreement,
-        listen: cfg.replication.listen,
         peer_addr: cfg.replication.peer,
+        connect_int,
     };
     let listener = tokio::net::TcpListener::bind(cfg.replication.listen)
         .await

@@ -27,8 +27,6 @@ use crate::wire::{
 
 /// How long the authentication exchange may take.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
-/// Pause between two dial attempts.
-const DIAL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What both ends of the replication connection need to know.
 #[derive(Clone, Debug)]
@@ -41,10 +39,10 @@ pub struct LinkParams {
     pub secret: Arc<Vec<u8>>,
     /// The settings the peer must share.
     pub agreement: Agreement,
-    /// Where this node listens.
-    pub listen: SocketAddr,
     /// Where the peer listens.
     pub peer_addr: SocketAddr,
+    /// Pause between two connection attempts (DRBD's `connect-int`).
+    pub connect_int: Duration,
 }
 
 /// Why a connection was not accepted.
@@ -105,7 +103,7 @@ async fn dial_loop(params: LinkParams, events: UnboundedSender<Event>, generatio
                 }
             }
         }
-        tokio::time::sleep(DIAL_INTERVAL).await;
+        tokio::time::sleep(params.connect_int).await;
     }
 }
 
