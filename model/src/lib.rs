@@ -10,8 +10,12 @@
 //! * [`time`], [`node`], [`net`], [`io`], [`disk`], [`process`], [`handler`],
 //!   [`machine`]: the interface every machine and every driver shares;
 //! * [`replication`]: a DRBD-like replica of one resource;
-//! * [`testing`]: an in-memory harness that drives several machines through a virtual
-//!   network, virtual disks and a virtual clock.
+//! * [`membership`], [`resources`], [`guest`]: Heartbeat/Pacemaker-like failure
+//!   detection and resource management, and the guest that composes them with a replica;
+//! * [`cluster`], [`topology`]: the virtualization cluster's VM-restart layer and the lab;
+//! * `testing` (feature `testing`): an in-memory harness that drives several machines
+//!   through a virtual network, virtual disks and a virtual clock; the simulator, the
+//!   checker (feature `check`) and the tests use it, the daemon does not link it.
 #![deny(missing_docs)]
 
 #[cfg(feature = "check")]
