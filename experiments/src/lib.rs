@@ -1,6 +1,8 @@
 //! Experiments of dualha: scenario files, the `dualha` command line, sweeps, plots and
 //! reports.
 //!
+//! * [`cli`]: what the commands share: bounded input files, output directories checked
+//!   before the work, standard output that tolerates a closed pipe, exit codes;
 //! * [`check`]: `dualha check`, the model checker's command (one configuration from a
 //!   TOML file, or the built-in matrix), its table, JSON and exit codes.
 //! * [`reproduce`]: `dualha reproduce`, the study reproduced in the simulator: tables,
@@ -10,5 +12,6 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod cli;
 pub mod reproduce;
 pub mod simulate;

@@ -5,12 +5,22 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use experiments::reproduce::acceptance;
+use sim::limits::MAX_EVENTS_PER_TRIAL;
 use sim::{Cell, Profile, run_study};
 
 #[test]
 fn the_study_facts_hold_on_ten_trials_per_cell() {
     let profile = Profile::thesis();
-    let results = run_study(&profile, &Cell::all(), 10, 1, 2, &|_| {});
+    let results = run_study(
+        &profile,
+        &Cell::all(),
+        10,
+        1,
+        2,
+        MAX_EVENTS_PER_TRIAL,
+        &|_| {},
+    )
+    .expect("the study's profile runs");
     assert_eq!(results.len(), Cell::all().len() * 10);
     let facts = acceptance::facts(&results);
     let failing: Vec<String> = facts
@@ -44,7 +54,8 @@ fn a_faster_heartbeat_in_the_combined_architecture_breaks_the_hardware_ordering(
         .into_iter()
         .filter(|c| c.failure == sim::FailureKind::Hardware && c.platform == sim::Platform::Vmware)
         .collect();
-    let results = run_study(&profile, &cells, 6, 1, 2, &|_| {});
+    let results = run_study(&profile, &cells, 6, 1, 2, MAX_EVENTS_PER_TRIAL, &|_| {})
+        .expect("the profile runs");
     let facts = acceptance::facts(&results);
     assert!(facts.iter().any(|f| {
         f.statement.starts_with("hardware failure, VMware")

@@ -5,6 +5,8 @@ use core::time::Duration;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{MAX_SECS, RangeError, secs_in, show};
+
 /// A distribution of durations, in seconds, as a profile writes it:
 /// `{ dist = "uniform", min = 2.0, max = 4.0 }`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,7 +60,8 @@ impl Dist {
                 (mean + sd * z).max(min)
             }
         };
-        Duration::from_secs_f64(secs.max(0.0))
+        // Saturates: a validated profile never gets near the end of `Duration`.
+        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
     }
 
     /// The mean, for reports.
@@ -70,18 +73,29 @@ impl Dist {
         }
     }
 
-    /// Checks the parameters; the error names what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        let ok = |x: f64| x.is_finite() && x >= 0.0;
+    /// Checks the parameters of the distribution at `key`: each within 0 and
+    /// [`MAX_SECS`], and `min <= max`; the error names the parameter (`key.min`).
+    pub fn validate(&self, key: &str) -> Result<(), RangeError> {
+        let param = |name: &str, x: f64| secs_in(&format!("{key}.{name}"), x, 0.0, MAX_SECS);
         match *self {
-            Dist::Fixed { secs } if !ok(secs) => Err(format!("secs = {secs} must be >= 0")),
-            Dist::Uniform { min, max } if !ok(min) || !ok(max) || max < min => Err(format!(
-                "uniform needs 0 <= min <= max, got min = {min}, max = {max}"
-            )),
-            Dist::Normal { mean, sd, min } if !ok(mean) || !ok(sd) || !ok(min) => Err(format!(
-                "normal needs mean, sd, min >= 0, got mean = {mean}, sd = {sd}, min = {min}"
-            )),
-            _ => Ok(()),
+            Dist::Fixed { secs } => param("secs", secs),
+            Dist::Uniform { min, max } => {
+                param("min", min)?;
+                param("max", max)?;
+                if max < min {
+                    return Err(RangeError::new(
+                        format!("{key}.max"),
+                        show(max),
+                        format!("must not be below min ({})", show(min)),
+                    ));
+                }
+                Ok(())
+            }
+            Dist::Normal { mean, sd, min } => {
+                param("mean", mean)?;
+                param("sd", sd)?;
+                param("min", min)
+            }
         }
     }
 }
@@ -116,6 +130,18 @@ mod tests {
             u.sample(&mut again),
             Dist::Uniform { min: 2.0, max: 4.0 }.sample(&mut ChaCha8Rng::seed_from_u64(7))
         );
-        assert!(Dist::Uniform { min: 3.0, max: 1.0 }.validate().is_err());
+        let e = Dist::Uniform { min: 3.0, max: 1.0 }
+            .validate("trial.fault_offset")
+            .expect_err("max below min");
+        assert_eq!(
+            e.to_string(),
+            "trial.fault_offset.max = 1.0: must not be below min (3.0)"
+        );
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 1e300] {
+            let e = Dist::fixed(bad).validate("k").expect_err("out of range");
+            assert!(e.to_string().starts_with("k.secs = "), "{e}");
+            // Even unvalidated, a draw never panics.
+            let _ = Dist::fixed(bad).sample(&mut rng);
+        }
     }
 }

@@ -6,7 +6,8 @@
 //! fixed: the same seed gives the same trace, bit for bit, and every trial reports a
 //! trace hash. No wall clock is read and no `HashMap` is iterated.
 //!
-//! * [`dist`], [`rng`]: distributions and seeded streams;
+//! * [`dist`], [`rng`]: distributions and seeded streams; [`limits`]: what a user may
+//!   ask of the simulator (ranges, event caps) and the range checks;
 //! * [`profile`]: every duration and policy of the lab, from TOML
 //!   (`experiments/profiles/thesis.toml` is the study's);
 //! * [`scenario`]: architectures, platforms, services, failures, cells; [`schedule`]:
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod dist;
+pub mod limits;
 pub mod node;
 pub mod profile;
 pub mod rng;
@@ -33,4 +35,4 @@ pub mod world;
 pub use profile::Profile;
 pub use scenario::{Architecture, Cell, FailureKind, Platform, Service};
 pub use study::run_study;
-pub use trial::{TrialResult, run_trial};
+pub use trial::{TrialError, TrialResult, run_trial, try_run_trial};

@@ -2,14 +2,18 @@
 //!
 //! The study's profile is `experiments/profiles/thesis.toml`; each value there carries its
 //! source or says it is calibrated to the study's reported ranges. Unknown keys are
-//! refused, so a typo cannot silently leave a default in place.
+//! refused, so a typo cannot silently leave a default in place, and every value is
+//! checked against its range (the constants below and [`crate::limits`]) before a run:
+//! the error names the key, the value and what is allowed.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::dist::Dist;
-use crate::scenario::{Platform, Service};
+use crate::limits::{MAX_INPUT_BYTES, MAX_SECS, RangeError, int_in, secs_in, show};
+use crate::scenario::{Architecture, Cell, FailureKind, Platform, Service};
+use crate::world::{GUEST_A, GUEST_B, guest_config};
 
 /// The whole profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -156,12 +160,18 @@ pub enum ProfileError {
     /// Not TOML, or a key or value not allowed.
     #[error("{0}")]
     Parse(String),
-    /// A value out of range.
-    #[error("{key}: {problem}")]
-    Invalid {
-        /// The key.
-        key: String,
-        /// What is wrong.
+    /// A value out of range: `key = value: must be ...`.
+    #[error(transparent)]
+    Invalid(#[from] RangeError),
+    /// The text is larger than any profile.
+    #[error("{0} bytes; a profile has at most {MAX_INPUT_BYTES} bytes")]
+    TooLarge(usize),
+    /// Values that pass one by one but make a guest the model refuses.
+    #[error("{cell}: the guests' configuration is refused: {problem}")]
+    Guest {
+        /// Which architecture and service.
+        cell: String,
+        /// The model's reason, naming its field.
         problem: String,
     },
 }
@@ -169,9 +179,29 @@ pub enum ProfileError {
 /// The study's profile, as shipped.
 pub const THESIS_TOML: &str = include_str!("../../experiments/profiles/thesis.toml");
 
+/// `heartbeat.keepalive`: from 1 ms to one hour.
+pub const KEEPALIVE_SECS: (f64, f64) = (0.001, 3600.0);
+/// `probe.interval`: from 0.1 s to one hour.
+pub const PROBE_INTERVAL_SECS: (f64, f64) = (0.1, 3600.0);
+/// Monitor intervals (0 turns the monitor off): from 0.1 s to one day.
+pub const MONITOR_INTERVAL_SECS: (f64, f64) = (0.1, MAX_SECS);
+/// `resources.op_timeout`: from 1 ms to one day.
+pub const OP_TIMEOUT_SECS: (f64, f64) = (0.001, MAX_SECS);
+/// `trial.horizon`: from 1 s to one day.
+pub const HORIZON_SECS: (f64, f64) = (1.0, MAX_SECS);
+/// `drbd.resync_rate_mib`, MiB/s.
+pub const RESYNC_RATE_MIB: (u64, u64) = (1, 100_000);
+/// `drbd.blocks`: up to 1 TiB of 4 KiB blocks.
+pub const BLOCKS: (u64, u64) = (1, 1 << 28);
+/// The longest profile `name`, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
 impl Profile {
     /// Parses and checks a profile.
     pub fn from_toml(text: &str) -> Result<Profile, ProfileError> {
+        if text.len() > MAX_INPUT_BYTES {
+            return Err(ProfileError::TooLarge(text.len()));
+        }
         let p: Profile = toml_from_str(text)?;
         p.validate()?;
         Ok(p)
@@ -186,64 +216,118 @@ impl Profile {
         }
     }
 
-    /// Checks ranges.
+    /// Checks every value against its range (`crate::limits`), then that the guests the
+    /// profile makes are ones the model accepts; the error names the key, the value and
+    /// what is allowed.
     pub fn validate(&self) -> Result<(), ProfileError> {
-        let bad = |key: &str, problem: String| {
-            Err(ProfileError::Invalid {
-                key: key.to_string(),
-                problem,
-            })
-        };
-        let h = &self.heartbeat;
-        if !positive(h.keepalive) {
+        self.validate_values()?;
+        self.validate_guests()
+    }
+
+    fn validate_values(&self) -> Result<(), RangeError> {
+        let bad =
+            |key: &str, value: String, problem: String| Err(RangeError::new(key, value, problem));
+        let n = self.name.chars().count();
+        if n == 0 || n > MAX_NAME_CHARS || self.name.chars().any(char::is_control) {
             return bad(
-                "heartbeat.keepalive",
-                format!("{} must be > 0", h.keepalive),
+                "name",
+                format!("{:?}", self.name),
+                format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
             );
         }
+        let h = &self.heartbeat;
+        secs_in(
+            "heartbeat.keepalive",
+            h.keepalive,
+            KEEPALIVE_SECS.0,
+            KEEPALIVE_SECS.1,
+        )?;
         for (key, d) in [
             ("heartbeat.deadtime", h.deadtime),
             ("heartbeat.combined_deadtime", h.combined_deadtime),
         ] {
-            if !positive(d - 2.0 * h.keepalive) {
+            secs_in(key, d, 0.0, MAX_SECS)?;
+            // Both are finite here.
+            if d <= 2.0 * h.keepalive {
                 return bad(
                     key,
-                    format!("{d} must be more than 2 x keepalive ({})", h.keepalive),
+                    show(d),
+                    format!("must be more than 2 x keepalive ({})", show(h.keepalive)),
                 );
             }
         }
-        if !(1..=2).contains(&h.rings) {
-            return bad("heartbeat.rings", format!("{} must be 1 or 2", h.rings));
-        }
+        secs_in("heartbeat.initdead", h.initdead, 0.0, MAX_SECS)?;
+        int_in("heartbeat.rings", u64::from(h.rings), 1, 2, "")?;
         if !["A", "B", "C"].contains(&self.drbd.protocol.as_str()) {
             return bad(
                 "drbd.protocol",
-                format!("{:?}; allowed: \"A\", \"B\", \"C\"", self.drbd.protocol),
+                format!("{:?}", self.drbd.protocol),
+                "allowed: \"A\", \"B\", \"C\"".to_string(),
             );
         }
+        let (lo, hi) = RESYNC_RATE_MIB;
+        int_in(
+            "drbd.resync_rate_mib",
+            self.drbd.resync_rate_mib,
+            lo,
+            hi,
+            "MiB/s",
+        )?;
+        int_in(
+            "drbd.blocks",
+            self.drbd.blocks,
+            BLOCKS.0,
+            BLOCKS.1,
+            "blocks",
+        )?;
+        let (lo, hi) = OP_TIMEOUT_SECS;
+        secs_in("resources.op_timeout", self.resources.op_timeout, lo, hi)?;
+        monitor_interval(
+            "filesystem.monitor_interval",
+            self.filesystem.monitor_interval,
+        )?;
         for s in [Service::Apache, Service::Mysql] {
-            if !self.services.contains_key(&s) {
-                return bad("services", format!("missing [services.{}]", s.key()));
-            }
+            let Some(p) = self.services.get(&s) else {
+                return bad(
+                    "services",
+                    format!(
+                        "{:?}",
+                        self.services.keys().map(|s| s.key()).collect::<Vec<_>>()
+                    ),
+                    format!("missing [services.{}]", s.key()),
+                );
+            };
+            monitor_interval(
+                &format!("services.{}.monitor_interval", s.key()),
+                p.monitor_interval,
+            )?;
         }
         for p in [Platform::Vmware, Platform::Openstack] {
             if !self.platforms.contains_key(&p) {
-                return bad("platforms", format!("missing [platforms.{}]", p.key()));
+                return bad(
+                    "platforms",
+                    format!(
+                        "{:?}",
+                        self.platforms.keys().map(|p| p.key()).collect::<Vec<_>>()
+                    ),
+                    format!("missing [platforms.{}]", p.key()),
+                );
             }
         }
-        if !positive(self.probe.interval) {
-            return bad(
-                "probe.interval",
-                format!("{} must be > 0", self.probe.interval),
-            );
+        let (lo, hi) = PROBE_INTERVAL_SECS;
+        secs_in("probe.interval", self.probe.interval, lo, hi)?;
+        secs_in("trial.warmup", self.trial.warmup, 0.0, MAX_SECS)?;
+        let (lo, hi) = HORIZON_SECS;
+        secs_in("trial.horizon", self.trial.horizon, lo, hi)?;
+        for (key, d) in self.dists() {
+            d.validate(&key)?;
         }
-        if !positive(self.trial.horizon) {
-            return bad(
-                "trial.horizon",
-                format!("{} must be > 0", self.trial.horizon),
-            );
-        }
-        let dists: Vec<(String, Dist)> = [
+        Ok(())
+    }
+
+    /// Every distribution with its key.
+    fn dists(&self) -> Vec<(String, Dist)> {
+        [
             ("network.latency".to_string(), self.network.latency),
             ("drbd.disk_latency".to_string(), self.drbd.disk_latency),
             ("filesystem.mount".to_string(), self.filesystem.mount),
@@ -279,19 +363,48 @@ impl Profile {
                 ),
             ]
         }))
-        .collect();
-        for (key, d) in dists {
-            if let Err(problem) = d.validate() {
-                return bad(&key, problem);
+        .collect()
+    }
+
+    /// Builds the guests of every architecture and service that has a pair and lets the
+    /// model check them: values that each pass their range can still round to a
+    /// configuration Heartbeat or DRBD refuses (warntime not above keepalive, say).
+    fn validate_guests(&self) -> Result<(), ProfileError> {
+        for architecture in [Architecture::DrbdHeartbeat, Architecture::Combined] {
+            for service in Service::ALL {
+                let cell = Cell {
+                    failure: FailureKind::Software,
+                    architecture,
+                    platform: Platform::Vmware,
+                    service,
+                };
+                for (me, peer) in [(GUEST_A, GUEST_B), (GUEST_B, GUEST_A)] {
+                    if let Err(e) = guest_config(self, cell, me, peer).validate() {
+                        return Err(ProfileError::Guest {
+                            cell: format!("{} / {}", architecture.label(), service.label()),
+                            problem: e.to_string(),
+                        });
+                    }
+                }
             }
         }
         Ok(())
     }
 }
 
-/// A finite number above zero (NaN is not).
-fn positive(x: f64) -> bool {
-    x.is_finite() && x > 0.0
+/// A monitor interval: 0 (no monitor) or within [`MONITOR_INTERVAL_SECS`].
+fn monitor_interval(key: &str, x: f64) -> Result<(), RangeError> {
+    if x == 0.0 {
+        return Ok(());
+    }
+    let (lo, hi) = MONITOR_INTERVAL_SECS;
+    secs_in(key, x, lo, hi).map_err(|mut e| {
+        e.problem = format!(
+            "must be 0 (no monitor) or {}",
+            e.problem.replacen("must be ", "", 1)
+        );
+        e
+    })
 }
 
 fn toml_from_str(text: &str) -> Result<Profile, ProfileError> {

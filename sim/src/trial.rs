@@ -15,9 +15,10 @@ use model::{Effect, NodeId, OcfAction, Payload, ProcessRequest, Time, WriteId};
 use serde::{Deserialize, Serialize};
 
 use crate::node::{SimCommand, SimNode, SimNotice};
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileError};
 use crate::rng::stream;
 use crate::scenario::{Cell, FailureKind, Service};
+use crate::schedule::{Schedule, ScheduleError};
 use crate::trace::TraceHash;
 use crate::world::{FS, GUEST_A, IP, SERVICE, World, node_name, secs};
 
@@ -100,12 +101,42 @@ pub struct ScriptedRun {
     pub timeline: Vec<String>,
 }
 
+/// Why a trial could not run to its end; nothing was measured.
+#[derive(Debug, thiserror::Error)]
+pub enum TrialError {
+    /// The profile has a value out of range.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// The schedule has a bad event.
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    /// The trial reached its cap on harness events before its horizon (the message
+    /// leaves the cell and trial to the caller: a scripted run has no study cell).
+    #[error(
+        "stopped at {at} of virtual time after {events} events, over the limit of {limit} \
+         events per trial; a shorter horizon or schedule, or longer keepalive, probe and \
+         monitor intervals, take fewer"
+    )]
+    EventLimit {
+        /// The cell.
+        cell: Cell,
+        /// The trial's number.
+        trial: u32,
+        /// Virtual time when it stopped.
+        at: Time,
+        /// Events processed.
+        events: u64,
+        /// The cap.
+        limit: u64,
+    },
+}
+
 /// What a trial injects.
 enum Injection<'a> {
     /// One of the study's failures against guest A.
     Study(FailureKind),
     /// A scripted schedule.
-    Script(&'a crate::schedule::Schedule),
+    Script(&'a Schedule),
 }
 
 /// Which kind of run, once the injection is under way.
@@ -115,22 +146,70 @@ enum InjectionKind {
     Script,
 }
 
-/// Runs one trial of the study.
+/// Runs one trial of the study, without an event cap.
+///
+/// # Panics
+///
+/// If `profile` does not validate (one from [`Profile::from_toml`] does); use
+/// [`try_run_trial`] for a profile built or changed by hand.
 pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> TrialResult {
     let seed = trial_seed(run_seed, cell, trial);
-    run(profile, cell, trial, seed, Injection::Study(cell.failure)).0
+    match run(
+        profile,
+        cell,
+        trial,
+        seed,
+        Injection::Study(cell.failure),
+        u64::MAX,
+    ) {
+        Ok((result, _)) => result,
+        Err(e) => panic!("run_trial: {e}"),
+    }
+}
+
+/// Runs one trial of the study after checking the profile; stops with
+/// [`TrialError::EventLimit`] after `max_events` harness events
+/// ([`crate::limits::MAX_EVENTS_PER_TRIAL`] is the command line's default).
+pub fn try_run_trial(
+    profile: &Profile,
+    cell: Cell,
+    trial: u32,
+    run_seed: u64,
+    max_events: u64,
+) -> Result<TrialResult, TrialError> {
+    profile.validate()?;
+    run_checked_trial(profile, cell, trial, run_seed, max_events)
+}
+
+/// [`try_run_trial`] for a profile already validated.
+pub(crate) fn run_checked_trial(
+    profile: &Profile,
+    cell: Cell,
+    trial: u32,
+    run_seed: u64,
+    max_events: u64,
+) -> Result<TrialResult, TrialError> {
+    let seed = trial_seed(run_seed, cell, trial);
+    let injection = Injection::Study(cell.failure);
+    Ok(run(profile, cell, trial, seed, injection, max_events)?.0)
 }
 
 /// Runs a scripted schedule in the lab of `cell` (its failure kind is ignored), seeded
-/// with `seed`; times in the schedule count from the end of the warm-up.
+/// with `seed`; times in the schedule count from the end of the warm-up. The profile
+/// and the schedule (for the cell's architecture) are checked first; the run stops with
+/// [`TrialError::EventLimit`] after `max_events` harness events.
 pub fn run_schedule(
     profile: &Profile,
     cell: Cell,
-    schedule: &crate::schedule::Schedule,
+    schedule: &Schedule,
     seed: u64,
-) -> ScriptedRun {
-    let (result, timeline) = run(profile, cell, 0, seed, Injection::Script(schedule));
-    ScriptedRun { result, timeline }
+    max_events: u64,
+) -> Result<ScriptedRun, TrialError> {
+    profile.validate()?;
+    schedule.validate_for(cell.architecture)?;
+    let injection = Injection::Script(schedule);
+    let (result, timeline) = run(profile, cell, 0, seed, injection, max_events)?;
+    Ok(ScriptedRun { result, timeline })
 }
 
 /// Checks the checker's properties on the simulated state; the first violation found.
@@ -172,7 +251,19 @@ fn run(
     trial: u32,
     seed: u64,
     injection: Injection<'_>,
-) -> (TrialResult, Vec<String>) {
+    max_events: u64,
+) -> Result<(TrialResult, Vec<String>), TrialError> {
+    // The cap is checked between ticks: a validated profile keeps one tick's events
+    // few, and reading the counter changes nothing in the run.
+    let over = |w: &World| {
+        (w.lab.events() > max_events).then(|| TrialError::EventLimit {
+            cell,
+            trial,
+            at: w.lab.now(),
+            events: w.lab.events(),
+            limit: max_events,
+        })
+    };
     let mut w = World::new(profile, cell, seed);
     let mut fault_rng = stream(seed, "fault");
     let warm = Time::ZERO + secs(profile.trial.warmup);
@@ -199,6 +290,9 @@ fn run(
     while w.lab.now() < fault_at {
         let step = (fault_at - w.lab.now()).min(TICK);
         w.lab.run_for(step);
+        if let Some(e) = over(&w) {
+            return Err(e);
+        }
         w.sync_layers();
         while next_probe <= w.lab.now() {
             probe.probe(&mut w, next_probe, false);
@@ -237,6 +331,9 @@ fn run(
             }
         }
         w.lab.run_for(TICK);
+        if let Some(e) = over(&w) {
+            return Err(e);
+        }
         w.sync_layers();
         if let Some(v) = oracles(&w) {
             split_brain |= v.starts_with("split brain");
@@ -293,7 +390,7 @@ fn run(
         trace_hash: hash.hex(),
     };
     let timeline = timeline(&w, records_before);
-    (result, timeline)
+    Ok((result, timeline))
 }
 
 /// The notable changes after `from`, one line each.

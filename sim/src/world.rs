@@ -134,9 +134,10 @@ impl Layout {
     }
 }
 
-/// Seconds as a duration.
+/// Seconds as a duration: negative and NaN are zero, too large saturates (a validated
+/// profile or schedule never gets there).
 pub fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.max(0.0))
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// The configuration of guest `me`.
@@ -242,6 +243,11 @@ pub struct World {
 impl World {
     /// Builds the lab of `cell`, seeded with `seed`, at time zero: hosts and cluster
     /// layer booted, guest VMs being powered on.
+    ///
+    /// # Panics
+    ///
+    /// If `profile` makes guests the model refuses; [`Profile::validate`] (which
+    /// `Profile::from_toml` and the trial functions call) rules that out.
     pub fn new(profile: &Profile, cell: Cell, seed: u64) -> World {
         let layout = Layout::of(cell.architecture);
         let shared = Rc::new(RefCell::new(SharedState::default()));

@@ -1,6 +1,7 @@
 //! The simulator is deterministic: one seed, one trace; another seed, another trace; and
 //! the thread count never changes a result.
 
+use sim::limits::MAX_EVENTS_PER_TRIAL;
 use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service, run_study, run_trial};
 
 fn cell(failure: FailureKind, architecture: Architecture, platform: Platform) -> Cell {
@@ -51,8 +52,8 @@ fn the_thread_count_does_not_change_any_result() {
             Platform::Openstack,
         ),
     ];
-    let one = run_study(&p, &cells, 3, 7, 1, &|_| {});
-    let two = run_study(&p, &cells, 3, 7, 2, &|_| {});
+    let one = run_study(&p, &cells, 3, 7, 1, MAX_EVENTS_PER_TRIAL, &|_| {}).expect("runs");
+    let two = run_study(&p, &cells, 3, 7, 2, MAX_EVENTS_PER_TRIAL, &|_| {}).expect("runs");
     assert_eq!(one, two);
     assert_eq!(one.len(), 6);
 }

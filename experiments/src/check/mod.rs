@@ -3,7 +3,7 @@
 //! memory, and exit 0 (all as expected), 1 (a violation, or a matrix mismatch) or 2
 //! (usage or configuration error).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -15,6 +15,13 @@ use model::check::trace::render;
 use model::check::{CheckConfig, CheckModel, Outcome, RunOptions, Verdict, check};
 use serde::Serialize;
 
+use crate::cli::{ensure_writable_dir, note, read_input};
+use crate::outln;
+use crate::reproduce::threads_arg;
+
+/// The deepest `--max-depth`: each level multiplies the states by about 3, so 64 is
+/// already far beyond any machine; the bound only refuses nonsense.
+pub const MAX_DEPTH: usize = 64;
 /// Arguments of `dualha check`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["config", "matrix"])))]
@@ -26,23 +33,36 @@ pub struct CheckArgs {
     #[arg(long)]
     pub matrix: bool,
     /// With --matrix: run only the rows whose name contains this text.
-    #[arg(long, value_name = "TEXT", requires = "matrix")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "config")]
     pub only: Option<String>,
     /// Print one JSON object per configuration (JSON Lines) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Serve stateright's Explorer for --config on 127.0.0.1 at this port.
-    #[arg(long, value_name = "PORT", requires = "config", num_args = 0..=1, default_missing_value = "3000")]
+    /// Serve stateright's Explorer for --config on 127.0.0.1 at this port (1-65535).
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "3000",
+          value_parser = clap::value_parser!(u16).range(1..),
+          conflicts_with_all = ["matrix", "json", "schedules", "max_depth"])]
     pub explore: Option<u16>,
-    /// Checker threads.
-    #[arg(long, default_value_t = 2)]
+    /// Checker threads, 1 to 256.
+    #[arg(long, default_value_t = 2, value_parser = threads_arg)]
     pub threads: usize,
-    /// Depth bound (steps from the start); default 12, or each matrix row's own.
-    #[arg(long)]
+    /// Depth bound (steps from the start, 1 to 64); default 12, or each matrix row's own.
+    #[arg(long, value_parser = max_depth_arg)]
     pub max_depth: Option<usize>,
     /// Write each counterexample's replayable schedule (JSON) into this directory.
     #[arg(long, value_name = "DIR")]
     pub schedules: Option<PathBuf>,
+}
+
+/// Parses `--max-depth`: 1 to [`MAX_DEPTH`] (0 would explore nothing and report
+/// "holds").
+fn max_depth_arg(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| format!("{s:?} is not a depth"))?;
+    if (1..=MAX_DEPTH).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n}: must be between 1 and {MAX_DEPTH}"))
+    }
 }
 
 /// One configuration's result as `--json` prints it.
@@ -78,9 +98,8 @@ fn peak_memory_kib() -> Option<u64> {
 
 /// Reads and validates a configuration file; the error names the bad key and the
 /// allowed values.
-pub fn load_config(path: &PathBuf) -> Result<CheckConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+pub fn load_config(path: &Path) -> Result<CheckConfig> {
+    let text = read_input(path)?;
     let cfg: CheckConfig = toml::from_str(&text)
         .with_context(|| format!("invalid configuration {}", path.display()))?;
     cfg.validate()
@@ -133,8 +152,10 @@ fn row_matches(row: &Row, o: &Outcome) -> bool {
     row.expected.iter().all(|&(p, v)| o.verdict(p) == Some(v))
 }
 
-fn write_schedules(dir: &PathBuf, o: &Outcome) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+/// Writes each counterexample's schedule into `dir` (checked writable before the run);
+/// the configuration's name is validated to be a plain file-name part, so the files stay
+/// in `dir`.
+fn write_schedules(dir: &Path, o: &Outcome) -> Result<()> {
     for p in &o.properties {
         if let Some(c) = &p.counterexample {
             let file = dir.join(format!(
@@ -152,23 +173,29 @@ fn write_schedules(dir: &PathBuf, o: &Outcome) -> Result<()> {
 
 /// Runs `dualha check`; returns the process' exit code.
 pub fn run(args: &CheckArgs) -> ExitCode {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("dualha check: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    crate::cli::exit_code("dualha check", run_inner(args))
 }
 
 fn run_inner(args: &CheckArgs) -> Result<ExitCode> {
     if args.matrix {
+        if args.explore.is_some() {
+            anyhow::bail!("--explore serves one --config, not the matrix");
+        }
+        if let Some(dir) = &args.schedules {
+            ensure_writable_dir("--schedules", dir)?;
+        }
         return run_matrix(args);
     }
     let Some(path) = &args.config else {
         anyhow::bail!("give --config FILE.toml or --matrix");
     };
+    if args.only.is_some() {
+        anyhow::bail!("--only selects matrix rows; it needs --matrix");
+    }
     let cfg = load_config(path)?;
+    if let Some(dir) = &args.schedules {
+        ensure_writable_dir("--schedules", dir)?;
+    }
     if let Some(port) = args.explore {
         let model = CheckModel::new(cfg).context("invalid configuration")?;
         // The Explorer panics when it cannot bind: find out first, politely.
@@ -176,7 +203,9 @@ fn run_inner(args: &CheckArgs) -> Result<ExitCode> {
             std::net::TcpListener::bind(("127.0.0.1", port))
                 .with_context(|| format!("--explore: cannot listen on 127.0.0.1:{port}"))?,
         );
-        eprintln!("Explorer on http://127.0.0.1:{port}/ (Ctrl-C to stop)");
+        note(format_args!(
+            "Explorer on http://127.0.0.1:{port}/ (Ctrl-C to stop)"
+        ));
         model::check::run::explore(model, args.threads, port);
         return Ok(ExitCode::SUCCESS);
     }
@@ -189,9 +218,9 @@ fn run_inner(args: &CheckArgs) -> Result<ExitCode> {
         write_schedules(dir, &t.outcome)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string(&report(&t, None))?);
+        outln!("{}", serde_json::to_string(&report(&t, None))?)?;
     } else {
-        print_one(&t);
+        print_one(&t)?;
     }
     Ok(if t.outcome.all_hold() {
         ExitCode::SUCCESS
@@ -200,14 +229,14 @@ fn run_inner(args: &CheckArgs) -> Result<ExitCode> {
     })
 }
 
-fn print_one(t: &Timed) {
+fn print_one(t: &Timed) -> Result<()> {
     let o = &t.outcome;
-    println!("configuration {}", o.config.name);
+    outln!("configuration {}", o.config.name)?;
     for p in &o.properties {
         let len = p.length.map_or(String::new(), |l| format!(" ({l} steps)"));
-        println!("  {:<28} {:<9}{len}", p.name, p.verdict.to_string());
+        outln!("  {:<28} {:<9}{len}", p.name, p.verdict.to_string())?;
     }
-    println!(
+    outln!(
         "  states: {} generated, {} unique, depth {}{}; {:.2} s; {:.0} generated/s, {:.0} unique/s; peak memory {}",
         o.states_generated,
         o.states_unique,
@@ -221,17 +250,18 @@ fn print_one(t: &Timed) {
         per_second(o.states_generated, t.seconds),
         per_second(o.states_unique, t.seconds),
         peak_memory_kib().map_or("?".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
-    );
+    )?;
     for p in &o.properties {
         if let Some(c) = &p.counterexample {
-            println!(
+            outln!(
                 "\ncounterexample to \"{}\" ({} steps):",
                 p.name,
                 c.steps.len()
-            );
-            print!("{}", render(c));
+            )?;
+            crate::cli::write_text(&render(c))?;
         }
     }
+    Ok(())
 }
 
 fn short(v: Verdict) -> &'static str {
@@ -257,7 +287,7 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
     let mut all = true;
     let total = Instant::now();
     if !args.json {
-        println!(
+        outln!(
             "{:<44} {:<26} {:<9} {:<9} {:>4} {:>10} {:>9} {:>5} {:>7} {:>9} {:>9} {:>8}",
             "configuration",
             "property",
@@ -271,7 +301,7 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
             "gen/s",
             "uniq/s",
             "peak MiB"
-        );
+        )?;
     }
     for row in &rows {
         let opts = RunOptions {
@@ -285,7 +315,7 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
             write_schedules(dir, &t.outcome)?;
         }
         if args.json {
-            println!("{}", serde_json::to_string(&report(&t, Some(row)))?);
+            outln!("{}", serde_json::to_string(&report(&t, Some(row)))?)?;
             continue;
         }
         let o = &t.outcome;
@@ -317,18 +347,18 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "{:<44} {:<26} {:<9} {:<9} {:>4} {stats}{mark}",
                 if k == 0 { o.config.name.as_str() } else { "" },
                 name,
                 expected.map_or("-", short),
                 short(p.verdict),
                 p.length.map_or("-".to_string(), |l| l.to_string()),
-            );
+            )?;
         }
     }
     if !args.json {
-        println!(
+        outln!(
             "\n{} rows in {:.1} s: {}",
             rows.len(),
             total.elapsed().as_secs_f64(),
@@ -337,7 +367,7 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
             } else {
                 "MISMATCHES (see above)"
             }
-        );
+        )?;
     }
     Ok(if all {
         ExitCode::SUCCESS

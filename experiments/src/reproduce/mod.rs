@@ -19,8 +19,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use sim::limits::{MAX_EVENTS_PER_TRIAL, MAX_THREADS};
 use sim::trace::TraceHash;
-use sim::{Cell, Profile, TrialResult, run_study};
+use sim::{Cell, Profile, TrialError, TrialResult, run_study};
+
+use crate::cli::{ensure_writable_dir, note, read_input};
+use crate::outln;
+use crate::simulate::MAX_EVENTS_ARG;
 
 /// Arguments of `dualha reproduce`.
 #[derive(Debug, clap::Args)]
@@ -37,12 +42,29 @@ pub struct ReproduceArgs {
     /// A profile TOML file instead of the study's (`experiments/profiles/thesis.toml`).
     #[arg(long)]
     pub profile: Option<PathBuf>,
-    /// Worker threads (default: every core).
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: every core).
+    #[arg(long, value_parser = threads_arg)]
     pub threads: Option<usize>,
     /// Print a JSON summary (facts and per-cell statistics) to standard output.
     #[arg(long)]
     pub json: bool,
+    /// Stop with an error when one trial takes more than this many simulated events
+    /// (the study's trials take fewer than 20,000).
+    #[arg(long, default_value_t = MAX_EVENTS_PER_TRIAL, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_EVENTS_ARG))]
+    pub max_events: u64,
+}
+
+/// Parses `--threads`: 1 to [`MAX_THREADS`].
+pub fn threads_arg(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of threads"))?;
+    if (1..=MAX_THREADS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n}: must be between 1 and {MAX_THREADS}"))
+    }
 }
 
 /// Loads the profile named by `path`, or the study's.
@@ -50,9 +72,8 @@ pub fn load_profile(path: Option<&Path>) -> Result<Profile> {
     match path {
         None => Ok(Profile::thesis()),
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read profile {}", p.display()))?;
-            Profile::from_toml(&text).with_context(|| format!("profile {}", p.display()))
+            let text = read_input(p)?;
+            Profile::from_toml(&text).with_context(|| p.display().to_string())
         }
     }
 }
@@ -98,28 +119,24 @@ pub fn write_outputs(
 
 /// Runs `dualha reproduce`.
 pub fn run(args: &ReproduceArgs) -> ExitCode {
-    match reproduce(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("dualha reproduce: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    crate::cli::exit_code("dualha reproduce", reproduce(args))
 }
 
 fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
     let profile = load_profile(args.profile.as_deref())?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Before minutes of simulation: a report that cannot be written is found now.
+    ensure_writable_dir("--out", &args.out)?;
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+    });
     let cells = Cell::all();
     let total = cells.len() * args.trials as usize;
-    eprintln!(
+    note(format_args!(
         "dualha reproduce: {} cells x {} trials = {total} trials on {threads} threads (seed {})",
         cells.len(),
         args.trials,
         args.seed
-    );
+    ));
     let started = Instant::now();
     let progress = |done: usize| {
         if done % 20 == 0 || done == total {
@@ -132,8 +149,24 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
             let _ = err.flush();
         }
     };
-    let results = run_study(&profile, &cells, args.trials, args.seed, threads, &progress);
-    eprintln!();
+    let results = run_study(
+        &profile,
+        &cells,
+        args.trials,
+        args.seed,
+        threads,
+        args.max_events,
+        &progress,
+    )
+    .map_err(|e| match e {
+        TrialError::EventLimit { cell, trial, .. } => anyhow::anyhow!(
+            "trial {trial} of {cell}: {e}; --max-events {} is the limit",
+            args.max_events
+        ),
+        other => anyhow::Error::new(other),
+    });
+    note(format_args!(""));
+    let results = results?;
     let simulated = started.elapsed();
     let info = report::RunInfo {
         trials: args.trials,
@@ -150,21 +183,24 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
             "run_hash": info.run_hash,
             "facts": facts,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&summary).context("cannot encode summary")?
-        );
+        )?;
     }
-    eprintln!("dualha reproduce: run hash {}", info.run_hash);
-    eprintln!(
+    note(format_args!("dualha reproduce: run hash {}", info.run_hash));
+    note(format_args!(
         "dualha reproduce: {holding}/{} facts of the study hold; report in {} (simulated in {:.1} s, {:.1} s in all)",
         facts.len(),
         args.out.join("REPORT.md").display(),
         simulated.as_secs_f64(),
         started.elapsed().as_secs_f64()
-    );
+    ));
     for f in facts.iter().filter(|f| !f.holds) {
-        eprintln!("  does not hold: {} (simulated: {})", f.statement, f.found);
+        note(format_args!(
+            "  does not hold: {} (simulated: {})",
+            f.statement, f.found
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -112,6 +112,17 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The kind as a configuration spells it.
+    pub fn key(self) -> &'static str {
+        match self {
+            FaultKind::Partition => "partition",
+            FaultKind::Crash => "crash",
+            FaultKind::PowerOff => "power-off",
+            FaultKind::LoseMessage => "lose-message",
+            FaultKind::KillService => "kill-service",
+        }
+    }
+
     /// Every kind, for messages.
     pub const ALL: [FaultKind; 5] = [
         FaultKind::Partition,
@@ -313,6 +324,34 @@ pub enum CheckConfigError {
     /// A cut names a node the configuration does not have.
     #[error("budget.cuts: `{0}` names a node this configuration does not have")]
     CutToAbsentNode(Cut),
+    /// The name is not a plain file-name part (it names the schedule files).
+    #[error(
+        "name = {0:?}: must be 1 to {MAX_NAME_CHARS} letters, digits, '-', '_' or '.', not \
+         starting with '.' (it names the schedule files)"
+    )]
+    BadName(String),
+    /// A list names one entry twice.
+    #[error("{key}: `{entry}` is listed twice")]
+    Duplicate {
+        /// `budget.kinds` or `budget.cuts`.
+        key: &'static str,
+        /// The entry.
+        entry: String,
+    },
+}
+
+/// The longest configuration name.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Whether `name` can be part of a file name in any directory: no path separators, no
+/// `..`, nothing hidden, nothing a shell or a file system treats specially.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_CHARS
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl CheckConfig {
@@ -391,6 +430,9 @@ impl CheckConfig {
 
     /// Checks that the checker can run this configuration.
     pub fn validate(&self) -> Result<(), CheckConfigError> {
+        if !plain_name(&self.name) {
+            return Err(CheckConfigError::BadName(self.name.clone()));
+        }
         for me in [A, B] {
             self.guest(me).validate()?;
         }
@@ -400,11 +442,75 @@ impl CheckConfig {
         if self.budget.kinds.contains(&FaultKind::Partition) && self.budget.cuts.is_empty() {
             return Err(CheckConfigError::NoCuts);
         }
-        for c in &self.budget.cuts {
+        for (i, c) in self.budget.cuts.iter().enumerate() {
             if !self.has_node(c.x) || !self.has_node(c.y) {
                 return Err(CheckConfigError::CutToAbsentNode(*c));
             }
+            if self.budget.cuts[..i].contains(c) {
+                return Err(CheckConfigError::Duplicate {
+                    key: "budget.cuts",
+                    entry: c.to_string(),
+                });
+            }
+        }
+        for (i, k) in self.budget.kinds.iter().enumerate() {
+            if self.budget.kinds[..i].contains(k) {
+                return Err(CheckConfigError::Duplicate {
+                    key: "budget.kinds",
+                    entry: k.key().to_string(),
+                });
+            }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_that_is_not_a_plain_file_name_part_is_refused() {
+        for bad in [
+            "",
+            "../../etc/x",
+            "a/b",
+            ".hidden",
+            "a b",
+            "x\0",
+            &"n".repeat(65),
+        ] {
+            let cfg = CheckConfig {
+                name: bad.to_string(),
+                ..CheckConfig::default()
+            };
+            assert_eq!(
+                cfg.validate(),
+                Err(CheckConfigError::BadName(bad.to_string())),
+                "{bad:?}"
+            );
+        }
+        for good in ["custom", "two-layer-race_fencing.v2", &"n".repeat(64)] {
+            let cfg = CheckConfig {
+                name: good.to_string(),
+                ..CheckConfig::default()
+            };
+            assert_eq!(cfg.validate(), Ok(()), "{good:?}");
+        }
+        for row in super::super::matrix::rows() {
+            assert_eq!(row.config.validate(), Ok(()), "{}", row.config.name);
+        }
+    }
+
+    #[test]
+    fn a_fault_kind_or_cut_listed_twice_is_refused() {
+        let mut cfg = CheckConfig::default();
+        cfg.budget.kinds = vec![FaultKind::Crash, FaultKind::PowerOff, FaultKind::Crash];
+        let e = cfg.validate().expect_err("duplicate kind");
+        assert_eq!(e.to_string(), "budget.kinds: `crash` is listed twice");
+        let mut cfg = CheckConfig::default();
+        cfg.budget.cuts.push(cfg.budget.cuts[0]);
+        let e = cfg.validate().expect_err("duplicate cut");
+        assert_eq!(e.to_string(), "budget.cuts: `a-b` is listed twice");
     }
 }
