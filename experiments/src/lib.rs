@@ -13,5 +13,6 @@
 
 pub mod check;
 pub mod cli;
+pub mod progress;
 pub mod reproduce;
 pub mod simulate;

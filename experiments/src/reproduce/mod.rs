@@ -13,7 +13,6 @@ pub mod plots;
 pub mod report;
 pub mod tables;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -138,17 +137,8 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
         args.seed
     ));
     let started = Instant::now();
-    let progress = |done: usize| {
-        if done % 20 == 0 || done == total {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(
-                err,
-                "\r  {done}/{total} trials ({:.0} %)",
-                done as f64 * 100.0 / total as f64
-            );
-            let _ = err.flush();
-        }
-    };
+    let bar = crate::progress::Progress::new(total as u64, "trials");
+    let progress = |done: usize| bar.set(done as u64);
     let results = run_study(
         &profile,
         &cells,
@@ -165,7 +155,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
         ),
         other => anyhow::Error::new(other),
     });
-    note(format_args!(""));
+    bar.finish();
     let results = results?;
     let simulated = started.elapsed();
     let info = report::RunInfo {
