@@ -50,13 +50,20 @@ impl BlockDevice for ReplicatedDevice {
 
     /// Only the Primary exports, as only a DRBD Primary's device can be opened.
     fn unavailable(&self) -> Option<String> {
+        if self
+            .shared
+            .primary
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
+        // A role change is a notice, and a notice refreshes the snapshot in the same
+        // step as the flag: the snapshot's role is current here.
         let s = self.shared.snapshot();
-        (s.role != "Primary").then(|| {
-            format!(
-                "{} is {}: only the Primary exports {} (try the peer {})",
-                s.node, s.role, s.resource, s.peer
-            )
-        })
+        Some(format!(
+            "{} is {}: only the Primary exports {} (try the peer {})",
+            s.node, s.role, s.resource, s.peer
+        ))
     }
 
     async fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, NbdError> {

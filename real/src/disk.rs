@@ -14,7 +14,6 @@ use std::sync::mpsc;
 
 use model::disk::BLOCK_SIZE;
 use model::{DiskCompletion, DiskError, DiskOp, DiskRequest, Payload};
-use tokio::sync::mpsc::UnboundedSender;
 
 /// Most requests handled before one `fdatasync`: bounds the latency of the first.
 const MAX_BATCH: usize = 256;
@@ -89,10 +88,11 @@ impl BackingDisk {
     }
 
     /// Starts the disk thread: requests go in through the returned sender, batches of
-    /// completions come out through `done`. The thread ends when the sender is dropped.
+    /// completions come out through `done`, which returns false when nobody listens any
+    /// more. The thread ends when the sender is dropped or `done` returns false.
     pub fn spawn(
         self,
-        done: UnboundedSender<Vec<DiskCompletion>>,
+        done: impl Fn(Vec<DiskCompletion>) -> bool + Send + 'static,
     ) -> std::io::Result<mpsc::Sender<DiskRequest>> {
         let (tx, rx) = mpsc::channel::<DiskRequest>();
         std::thread::Builder::new()
@@ -101,7 +101,7 @@ impl BackingDisk {
         Ok(tx)
     }
 
-    fn run(self, rx: mpsc::Receiver<DiskRequest>, done: UnboundedSender<Vec<DiskCompletion>>) {
+    fn run(self, rx: mpsc::Receiver<DiskRequest>, done: impl Fn(Vec<DiskCompletion>) -> bool) {
         let mut zero = vec![0u8; BLOCK_SIZE as usize];
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
@@ -127,7 +127,7 @@ impl BackingDisk {
                     }
                 }
             }
-            if done.send(results).is_err() {
+            if !done(results) {
                 return;
             }
         }
@@ -188,7 +188,9 @@ mod tests {
             .build()
             .expect("runtime");
         let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
-        let tx = disk.spawn(done_tx).expect("thread");
+        let tx = disk
+            .spawn(move |c| done_tx.send(c).is_ok())
+            .expect("thread");
         let block = vec![0xabu8; 4096];
         let reqs = [
             DiskRequest {

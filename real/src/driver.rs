@@ -9,6 +9,7 @@
 //! application I/O back to the NBD clients waiting for them.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,7 +33,11 @@ use crate::transport::Rings;
 /// What the loop shares with the NBD export and the metrics endpoint.
 #[derive(Debug)]
 pub struct Shared {
-    /// The latest snapshot, refreshed after every input.
+    /// Whether the replica is Primary, after every input: the export's availability.
+    pub primary: AtomicBool,
+    /// The latest snapshot: refreshed after an input that changed a state (any notice),
+    /// and otherwise at most every [`SNAPSHOT_EVERY`], so the I/O path does not rebuild
+    /// it for every block.
     pub status: Mutex<NodeStatus>,
     /// Latency of NBD writes, arrival to acknowledgement.
     pub write_latency: prometheus_client::metrics::histogram::Histogram,
@@ -41,6 +46,7 @@ pub struct Shared {
 impl Default for Shared {
     fn default() -> Self {
         Shared {
+            primary: AtomicBool::new(false),
             status: Mutex::default(),
             write_latency: crate::metrics::latency_histogram(),
         }
@@ -73,6 +79,10 @@ pub struct Driver {
     recent: Vec<GuestNotice>,
     /// SIGTERM arrived: hand the group over, then stop.
     stopping: Option<Instant>,
+    /// When the snapshot was last rebuilt.
+    published: Instant,
+    /// A notice arrived since the last snapshot.
+    changed: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -82,6 +92,9 @@ impl std::fmt::Debug for Driver {
             .finish_non_exhaustive()
     }
 }
+
+/// The longest a snapshot lags behind the counters it shows.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);
 
 /// How long a graceful stop waits for the group to be handed over.
 const STOP_GRACE: Duration = Duration::from_secs(120);
@@ -122,6 +135,8 @@ impl Driver {
             names,
             recent: Vec::new(),
             stopping: None,
+            published: Instant::now(),
+            changed: true,
         }
     }
 
@@ -132,7 +147,7 @@ impl Driver {
     /// Runs until the event channel closes, a graceful stop completes, or metadata can no
     /// longer be written (a node that cannot keep its promises must not go on).
     pub async fn run(mut self, mut rx: UnboundedReceiver<Event>) -> anyhow::Result<()> {
-        self.publish();
+        self.publish_now();
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .context("installing the SIGTERM handler")?;
         loop {
@@ -284,6 +299,7 @@ impl Driver {
             _ => None,
         });
         let lines: Vec<String> = self.recent.iter().filter_map(|n| self.text(n)).collect();
+        self.publish_now();
         let status = Some(self.shared.snapshot());
         Ok(match refused {
             Some(why) => ControlReply {
@@ -404,13 +420,29 @@ impl Driver {
             tracing::info!(target: "dualha::timeline", "{}: {line}", self.cfg.name);
         }
         self.recent.push(notice);
+        self.changed = true;
     }
 
-    fn publish(&self) {
+    /// Shares the role at once, and the snapshot when something changed or it is old.
+    fn publish(&mut self) {
+        let primary = self.guest.replica().role() == Role::Primary;
+        self.shared.primary.store(primary, Ordering::Release);
+        if self.changed || self.published.elapsed() >= SNAPSHOT_EVERY {
+            self.publish_now();
+        }
+    }
+
+    fn publish_now(&mut self) {
         let uptime = self.epoch.elapsed().as_secs_f64();
         let status = NodeStatus::of(&self.guest, &self.cfg, &self.counters, uptime);
         if let Ok(mut s) = self.shared.status.lock() {
             *s = status;
         }
+        self.shared.primary.store(
+            self.guest.replica().role() == Role::Primary,
+            Ordering::Release,
+        );
+        self.published = Instant::now();
+        self.changed = false;
     }
 }

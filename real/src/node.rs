@@ -80,20 +80,11 @@ async fn serve(
     let cfg = Arc::new(cfg);
     let blocks = disk.blocks();
     let (events, rx) = mpsc::unbounded_channel::<Event>();
-    let (disk_done_tx, mut disk_done_rx) = mpsc::unbounded_channel();
-    let disk_tx = disk
-        .spawn(disk_done_tx)
-        .context("starting the disk thread")?;
-    {
+    let disk_tx = {
         let events = events.clone();
-        tokio::spawn(async move {
-            while let Some(batch) = disk_done_rx.recv().await {
-                if events.send(Event::Disk(batch)).is_err() {
-                    return;
-                }
-            }
-        });
-    }
+        disk.spawn(move |batch| events.send(Event::Disk(batch)).is_ok())
+            .context("starting the disk thread")?
+    };
     let secret = Arc::new(cfg.secret.clone());
     let connect_int = guest.replica().config().timers.connect_int;
     let ring_addrs: Vec<_> = cfg.rings.iter().map(|r| (r.listen, r.peer)).collect();

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use model::NodeId;
 use model::guest::GuestMsg;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
@@ -151,8 +151,10 @@ async fn connection(
     generation: &AtomicU64,
 ) -> Result<(), LinkError> {
     stream.set_nodelay(true)?;
-    let (mut read, write) = stream.into_split();
-    let mut write = BufWriter::new(write);
+    let (read, write) = stream.into_split();
+    // Buffered both ways: a resync or a burst of writes is thousands of small frames.
+    let mut read = BufReader::with_capacity(256 << 10, read);
+    let mut write = BufWriter::with_capacity(256 << 10, write);
     let my_nonce = nonce();
     let hello = WireMsg::Hello {
         node: p.me.0,
