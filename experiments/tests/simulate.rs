@@ -25,7 +25,7 @@ fn the_shipped_partition_schedule_finds_the_split_brain() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("VIOLATION: split brain"), "{text}");
-    assert!(text.contains("TakeOver"), "{text}");
+    assert!(text.contains("heartbeat: taking over resources"), "{text}");
 }
 
 #[test]

@@ -178,3 +178,25 @@ fn a_rebooted_consistent_node_needs_fence_peer_before_it_may_be_promoted() {
     assert_eq!(replica(&lab, B).disk(), DiskState::UpToDate);
     assert_eq!(replica(&lab, B).role(), Role::Primary);
 }
+
+/// What dopd answers a `fence-peer` request that reached this node: `drbdadm outdate`
+/// here, converted (dopd.c `msg_start_outdate`). A Primary refuses and is not outdated.
+#[test]
+fn dopd_answers_what_drbdadm_outdate_on_the_peer_gives() {
+    use model::replication::dopd;
+    let mut lab = primary_pair(&fencing(FencingPolicy::ResourceOnly));
+    // Still connected: "Refusing to be Outdated while Connected" (drbdsetup 11 -> 5).
+    assert_eq!(dopd::answer(replica(&lab, B)), dopd::PEER_UNREACHABLE);
+    assert_eq!(dopd::answer(replica(&lab, A)), dopd::PEER_UNREACHABLE);
+    lab.partition(A, B);
+    detect_loss(&mut lab);
+    // A disconnected Primary would lose its only UpToDate disk (17 -> 6).
+    assert_eq!(dopd::answer(replica(&lab, A)), dopd::PEER_PRIMARY);
+    // A disconnected Secondary is outdated (0 -> 4), also when it already is.
+    assert_eq!(dopd::answer(replica(&lab, B)), dopd::PEER_OUTDATED);
+    lab.command(B, ReplicaCommand::Outdate);
+    assert_eq!(dopd::answer(replica(&lab, B)), dopd::PEER_OUTDATED);
+    // A fresh, Inconsistent disk is below Outdated (5 -> 3).
+    let fresh = fresh(&fencing(FencingPolicy::ResourceOnly));
+    assert_eq!(dopd::answer(replica(&fresh, A)), dopd::PEER_INCONSISTENT);
+}

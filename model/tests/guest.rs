@@ -295,3 +295,49 @@ fn a_promotion_refused_while_the_peers_demotion_is_in_flight_is_retried() {
     );
     assert!(lab.processes(B).get(SERVICE).is_some_and(|p| p.running));
 }
+
+/// Protocol B, a Heartbeat take-over: A's write is acknowledged when B has received it;
+/// B's disk takes 35 s, so when A crashes right after the acknowledgement and B takes
+/// over after deadtime (30 s), the write is still on its way to B's disk. B must not be
+/// promoted before it is there (DRBD writes the peer requests it received before the
+/// connection is gone, so protocol B survives one crash of the Primary).
+#[test]
+fn a_heartbeat_take_over_under_protocol_b_waits_for_the_writes_the_peer_received() {
+    use model::replication::{Protocol, ReplicaCommand, ReplicaNotice};
+    let protocol_b = |c: &mut GuestConfig| c.replica.protocol = Protocol::B;
+    let mut lab = pair(&protocol_b, [Duration::ZERO; 2]);
+    lab.disk_mut(B).write_latency = Duration::from_secs(35);
+    lab.command(
+        A,
+        GuestCommand::Replica(ReplicaCommand::Write {
+            id: model::WriteId(1),
+            block: 7,
+            data: model::Payload::from_u64(1),
+        }),
+    );
+    lab.run_for(Duration::from_millis(10));
+    assert_eq!(lab.acked(A), vec![model::WriteId(1)], "acked on RecvAck");
+    let t0 = lab.now();
+    lab.crash(A);
+    lab.run_for(Duration::from_secs(60));
+    let take_over = membership_notice(&lab, B, MembershipNotice::TakeOver).expect("B takes over");
+    let promoted = first_time(&lab, B, |e| {
+        *e == Effect::Event(GuestNotice::Replica(ReplicaNotice::Role(Role::Primary)))
+    })
+    .expect("B promoted");
+    assert!(
+        take_over - t0 < Duration::from_secs(33),
+        "deadtime, not the disk"
+    );
+    assert!(
+        promoted - t0 >= Duration::from_secs(34),
+        "B was promoted {:?} after the crash, before its disk had the acknowledged write",
+        promoted - t0
+    );
+    assert_eq!(
+        lab.disk(B).block(7).and_then(|p| p.as_u64()),
+        Some(1),
+        "the acknowledged write is on the new Primary's disk"
+    );
+    assert!(lab.processes(B).get(SERVICE).is_some_and(|p| p.running));
+}

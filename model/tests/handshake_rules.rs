@@ -216,12 +216,14 @@ fn rows() -> Vec<Row> {
             100,
         ),
         row(
-            "1000 nothing shared: unrelated data",
+            // DRBD 8.4 leaves `rule_nr` at 100 and returns -1000: its log reads
+            // "uuid_compare()=-1000 by rule 100".
+            "100 nothing shared: unrelated data",
             view(ids(C, M, H1, H2)),
             view(ids(P, Y, X, X + 2)),
-            1000,
+            100,
             -1000,
-            1000,
+            100,
         ),
     ]
 }
@@ -252,7 +254,7 @@ fn every_rule_of_drbd_uuid_compare_decides_its_row_and_the_peer_agrees() {
         seen.insert(row.rule);
     }
     let all = [
-        10, 20, 30, 34, 35, 36, 37, 40, 41, 50, 51, 60, 70, 71, 80, 90, 100, 1000,
+        10, 20, 30, 34, 35, 36, 37, 40, 41, 50, 51, 60, 70, 71, 80, 90, 100,
     ];
     assert_eq!(seen, all.into_iter().collect(), "every rule has a row");
 }
@@ -310,9 +312,15 @@ fn the_handshake_refuses_what_drbd_refuses() {
     // Unrelated data.
     let me = params(0, ids(C, M, H1, H2), DiskState::UpToDate, Role::Secondary);
     let peer = params(1, ids(P, Y, X, X + 2), DiskState::UpToDate, Role::Secondary);
+    let unrelated = decide(&cfg, &me, &peer, false);
     assert_eq!(
-        decide(&cfg, &me, &peer, false).outcome,
+        unrelated.outcome,
         Outcome::Disconnect(HandshakeRefusal::UnrelatedData)
+    );
+    // As DRBD 8.4 logs it: "uuid_compare()=-1000 by rule 100".
+    assert_eq!(
+        (unrelated.comparison.rule, unrelated.comparison.verdict),
+        (100, -1000)
     );
     // The UUIDs say I am source, but my disk is Inconsistent and the peer's is too.
     let me = params(

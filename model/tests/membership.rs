@@ -927,3 +927,28 @@ fn every_invalid_configuration_is_refused_naming_its_field() {
     assert_eq!(short.validate(), Ok(()));
     assert_eq!(short.initdead, Duration::from_secs(20));
 }
+
+/// The resource layer lets a hand-over's `TakeOver` wait until the live peer has released
+/// the group, and forgets it when the peer dies meanwhile; so a hand-over that turns into
+/// a failover must be announced again once the failover may proceed (here after the ping
+/// proof; with STONITH after the fence).
+#[test]
+fn a_hand_over_whose_giver_then_dies_is_announced_again_as_a_failover() {
+    let mut lab = started(&ipfail);
+    lab.run_until(ms(10_500));
+    lab.partition(A, P);
+    lab.run_until(ms(50_500));
+    assert_eq!(times(&lab, B, MembershipNotice::TakeOver), vec![ms(44_001)]);
+    lab.crash(A);
+    lab.run_until(ms(100_000));
+    // A's last heartbeat arrived at 50.001 s: dead at 80.001 s; the router's answer to
+    // B's 80 s ping (80.002 s) is the first proof of connectivity since.
+    assert_eq!(
+        first(&lab, B, MembershipNotice::PeerDead(A)),
+        Some(ms(80_001))
+    );
+    assert_eq!(
+        times(&lab, B, MembershipNotice::TakeOver),
+        vec![ms(44_001), ms(80_002)]
+    );
+}

@@ -1021,3 +1021,65 @@ fn give_up_with_the_peer_reachable_hands_the_group_over() {
     assert_eq!(noticed(&lab, B, &ResourceNotice::FailingBack), None);
     assert!(!rm(&lab, A).is_eligible());
 }
+
+/// ipfail's hand-over as the membership layer delivers it: A (running the group) is told
+/// `GiveUp`, and B, whose peer is alive and says it gave up, is told `TakeOver` at the
+/// same moment. A's service takes 15 s to stop. Heartbeat releases before the peer
+/// acquires (`hb_standby`: the releasing node stops its resources, then tells the peer)
+/// and Pacemaker demotes before it promotes: B must not promote until A has demoted.
+#[test]
+fn take_over_from_a_live_peer_that_gives_up_waits_until_it_has_released_the_group() {
+    let mut lab = running_pair(&|_| {});
+    if let Some(p) = lab.processes_mut(A).get_mut(SVC) {
+        p.stop = s(15);
+    }
+    lab.run_until(Time::from_secs(10));
+    lab.command(A, Cmd::GiveUp);
+    lab.command(B, Cmd::TakeOver);
+    lab.run_until(Time::from_secs(60));
+    // A: service 10-25 s, address 25-26 s, mount 26-27 s, demote 27-28 s.
+    assert_eq!(
+        requests_after(&lab, A, ms(7000)),
+        vec![
+            (ms(10_000), SVC, Stop),
+            (ms(25_000), IP, Stop),
+            (ms(26_000), FS, Stop),
+            (ms(27_000), DRBD, Demote),
+        ]
+    );
+    assert_eq!(
+        noticed(&lab, A, &ResourceNotice::GroupStopped),
+        Some(ms(28_000))
+    );
+    // B starts only once A's release reaches it, 1 ms later.
+    assert_eq!(requests(&lab, B), started_at(28_001));
+    assert!(promoted(&lab, B) && !promoted(&lab, A));
+    assert_eq!(rm(&lab, B).phase(), GroupPhase::Started);
+}
+
+/// The same hand-over, but A dies while it releases the group: B's manager learns that
+/// the peer is dead and waits for the membership layer's verdict on the failover (with
+/// STONITH: after the fence) before it starts the group.
+#[test]
+fn a_hand_over_whose_giver_dies_half_way_waits_for_the_failover_take_over() {
+    let mut lab = running_pair(&|_| {});
+    if let Some(p) = lab.processes_mut(A).get_mut(SVC) {
+        p.stop = s(15);
+    }
+    lab.run_until(Time::from_secs(10));
+    lab.command(A, Cmd::GiveUp);
+    lab.command(B, Cmd::TakeOver);
+    lab.run_until(Time::from_secs(15));
+    lab.crash(A);
+    lab.run_until(Time::from_secs(20));
+    lab.command(B, Cmd::PeerDead);
+    lab.run_until(Time::from_secs(25));
+    assert_eq!(
+        requests(&lab, B),
+        vec![],
+        "nothing before the failover's TakeOver"
+    );
+    lab.command(B, Cmd::TakeOver);
+    lab.run_until(Time::from_secs(40));
+    assert_eq!(requests(&lab, B), started_at(25_000));
+}

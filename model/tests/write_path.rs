@@ -193,3 +193,51 @@ fn a_local_disk_failure_fails_the_primarys_writes_and_detaches() {
         model::replication::DiskState::Diskless
     );
 }
+
+/// Protocol B: A's write is acknowledged once B has *received* it (`RecvAck`), and B's
+/// disk is slow, so the write is still on its way to B's disk when A crashes. B is
+/// promoted after it noticed the loss: the acknowledged write must be on B's disk when B
+/// becomes Primary (DRBD waits for the peer writes it received, `active_ee`, before the
+/// connection is torn down; drbd_receiver.c `conn_disconnect` -> `drbd_disconnected`).
+#[test]
+fn protocol_b_loses_no_acknowledged_write_when_the_primary_crashes_before_the_peer_wrote_it() {
+    let mut lab = primary_pair(&|c| c.protocol = Protocol::B);
+    lab.disk_mut(B).write_latency = Duration::from_secs(20);
+    let t0 = lab.now();
+    write(&mut lab, A, 1, 7);
+    lab.run_for(Duration::from_millis(10));
+    // Local write 2 ms, RecvAck back at 2 ms: acknowledged long before B's disk is done.
+    assert_eq!(ack_time(&lab, A, 1), Some(t0 + DISK));
+    assert_eq!(on_disk(&lab, B, 7), None, "B's write is still in flight");
+    lab.crash(A);
+    detect_loss(&mut lab);
+    assert_eq!(replica(&lab, B).conn(), ConnState::Connecting);
+    assert_eq!(on_disk(&lab, B, 7), None, "B's write is still in flight");
+    lab.command(B, ReplicaCommand::Promote { force: false });
+    let promoted = wait_for(&mut lab, Duration::from_secs(30), |l| {
+        replica(l, B).role() == Role::Primary
+    });
+    assert!(promoted, "B is promoted once its disk is done");
+    let at = lab
+        .records()
+        .iter()
+        .find(|r| {
+            r.node == B
+                && r.effect
+                    == Effect::Event(model::replication::ResourceNotice::Replica(
+                        model::replication::ReplicaNotice::Role(Role::Primary),
+                    ))
+        })
+        .map(|r| r.time)
+        .expect("B reports Primary");
+    assert!(
+        at >= t0 + Duration::from_secs(20),
+        "B became Primary at {at:?}, before its peer write completed (at {:?})",
+        t0 + Duration::from_secs(20)
+    );
+    assert_eq!(
+        on_disk(&lab, B, 7),
+        Some(1),
+        "the acknowledged write is on the new Primary's disk"
+    );
+}

@@ -215,3 +215,46 @@ fn sigterm_hands_the_group_over_without_waiting_for_deadtime() {
     assert_eq!(lab.a.wait_exit(WAIT), Some(0), "alpha stopped cleanly");
     qemu_io(&lab.b.nbd_url(), &["read -P 0x42 0 128k"]).expect("data on bravo");
 }
+
+#[test]
+fn a_primary_that_loses_replication_outdates_its_peer_through_fence_peer() {
+    // dopd's job done by a script: outdate the peer over the control socket (dopd uses
+    // the heartbeat ring), then exit 4, "peer outdated". The rings stay up.
+    let mut lab = Lab::new(
+        "fencepeer",
+        LabOptions {
+            proxies: true,
+            ..fast()
+        },
+    );
+    let handler = |peer_config: &std::path::Path| {
+        format!(
+            "[handlers]\nfence-peer = \"env | grep ^DRBD_ > {d}/fence-env; {node} outdate --config {peer} && exit 4; exit 5\"\n",
+            d = lab.dir.display(),
+            node = common::NODE,
+            peer = peer_config.display()
+        )
+    };
+    for (node, peer) in [(&lab.a, &lab.b), (&lab.b, &lab.a)] {
+        let mut text = std::fs::read_to_string(&node.config).expect("config");
+        text = text.replace("[drbd]\n", "[drbd]\nfencing = \"resource-only\"\n");
+        text.push_str(&handler(&peer.config));
+        std::fs::write(&node.config, text).expect("config");
+    }
+    lab.start_synced();
+    lab.repl_proxy.as_ref().expect("proxy").set_cut(true);
+    lab.b.wait_for("Outdated", WAIT, |s| s.disk == "Outdated");
+    let env = std::fs::read_to_string(lab.dir.join("fence-env")).expect("the handler ran");
+    for want in ["DRBD_RESOURCE=r0", "DRBD_PEER=bravo", "DRBD_NODE=alpha"] {
+        assert!(env.lines().any(|l| l == want), "{want} in {env}");
+    }
+    // The Primary goes on alone; the outdated Secondary could not be promoted.
+    qemu_io(&lab.a.nbd_url(), &["write -P 0x66 0 64k"]).expect("alpha keeps serving");
+    let r = lab.b.ask(ControlRequest::Promote { force: false });
+    assert!(!r.ok && r.message.contains("Outdated"), "{}", r.message);
+    lab.repl_proxy.as_ref().expect("proxy").set_cut(false);
+    lab.b.wait_for("resynced", WAIT, |s| {
+        s.connection == "Connected" && s.disk == "UpToDate"
+    });
+    assert!(same_bytes(&lab.a.disk(), &lab.b.disk()));
+}

@@ -401,44 +401,60 @@ fn timeline(w: &World, from: usize) -> Vec<String> {
             out.push((*t, format!("{t} {g}: VM booted on {}", node_name(*h))));
         }
     }
+    let process = |p: model::ProcessId| match p {
+        crate::world::DRBD => "drbddisk".to_string(),
+        FS => "Filesystem".to_string(),
+        IP => "IPaddr2".to_string(),
+        SERVICE => "service".to_string(),
+        other => other.to_string(),
+    };
+    let vm = |p: model::ProcessId| {
+        [GUEST_A, crate::world::GUEST_B]
+            .into_iter()
+            .find(|g| crate::world::vm_of(*g) == p)
+            .map_or_else(|| p.to_string(), node_name)
+    };
     for r in &w.lab.records()[from..] {
         let line = match &r.effect {
-            Effect::Event(SimNotice::Guest(GuestNotice::Replica(n))) => match n {
-                ReplicaNotice::Role(_)
-                | ReplicaNotice::Conn(_)
-                | ReplicaNotice::Disk(_)
-                | ReplicaNotice::SplitBrain(_)
-                | ReplicaNotice::PromoteRefused(_)
-                | ReplicaNotice::IoSuspended
-                | ReplicaNotice::IoResumed => Some(format!("replica {n:?}")),
-                _ => None,
-            },
-            Effect::Event(SimNotice::Guest(GuestNotice::Membership(n))) => match n {
-                MembershipNotice::PeerDead(_)
-                | MembershipNotice::PeerAlive(_)
-                | MembershipNotice::TakeOver
-                | MembershipNotice::GiveUp
-                | MembershipNotice::Isolated(_)
-                | MembershipNotice::Quorum(_) => Some(format!("heartbeat {n:?}")),
-                _ => None,
-            },
-            Effect::Event(SimNotice::Guest(GuestNotice::Resources(n))) => match n {
-                ResourceNotice::GroupStarted
-                | ResourceNotice::GroupStopped
-                | ResourceNotice::MonitorFailed { .. }
-                | ResourceNotice::HandedOver
-                | ResourceNotice::StartFailed { .. }
-                | ResourceNotice::StopFailed { .. } => Some(format!("resources {n:?}")),
-                _ => None,
-            },
+            Effect::Event(SimNotice::Guest(n)) => {
+                let notable = match n {
+                    // The peer's state echoed on every change and per-block progress
+                    // would drown the timeline.
+                    GuestNotice::Replica(
+                        ReplicaNotice::Peer { .. }
+                        | ReplicaNotice::Resynced(_)
+                        | ReplicaNotice::NewCurrentUuid(_)
+                        | ReplicaNotice::Handshake { .. },
+                    ) => false,
+                    GuestNotice::Membership(
+                        MembershipNotice::PeerWarn(_)
+                        | MembershipNotice::RingUp(_)
+                        | MembershipNotice::RingDown(_),
+                    ) => false,
+                    GuestNotice::Resources(
+                        ResourceNotice::GroupStarting
+                        | ResourceNotice::GroupStopping
+                        | ResourceNotice::FailCount { .. },
+                    ) => false,
+                    _ => true,
+                };
+                notable
+                    .then(|| model::guest::notice_text(n, &node_name, &process))
+                    .flatten()
+            }
             Effect::Event(SimNotice::Cluster(n)) => match n {
                 ClusterNotice::HostFailed(_)
                 | ClusterNotice::VmRestartStarted { .. }
                 | ClusterNotice::VmNotRestartable { .. }
-                | ClusterNotice::MasterElected(_) => Some(format!("cluster {n:?}")),
+                | ClusterNotice::MasterElected(_)
+                | ClusterNotice::HostIsolated(_)
+                | ClusterNotice::IsolationResponse { .. }
+                | ClusterNotice::HostFenced { .. } => {
+                    model::cluster::cluster_notice_text(n, &node_name, &vm)
+                }
                 _ => None,
             },
-            Effect::Fence(n) => Some(format!("STONITH {n}")),
+            Effect::Fence(n) => Some(format!("STONITH {}", node_name(*n))),
             _ => None,
         };
         if let Some(line) = line {

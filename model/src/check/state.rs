@@ -19,7 +19,7 @@ use crate::guest::{Guest, GuestCommand, GuestMsg, GuestNotice, GuestTimer};
 use crate::membership::{DeviceTimer, MembershipTimer, PingNode, QuorumDevice};
 use crate::replication::witness::WitnessTimer;
 use crate::replication::{
-    ReplicaCommand, ReplicaMeta, ReplicaNotice, ReplicaTimer, Role, Witness, WitnessConfig,
+    ReplicaCommand, ReplicaMeta, ReplicaNotice, ReplicaTimer, Role, Witness, WitnessConfig, dopd,
 };
 use crate::resources::ResourceTimer;
 use crate::{
@@ -651,22 +651,24 @@ impl Driver {
                         }
                         7
                     }
-                    // dopd: outdate the peer over a Heartbeat ring if one reaches it.
+                    // dopd: over a Heartbeat ring, if one reaches the peer, `drbdadm
+                    // outdate` there; a Primary refuses (6), see `replication::dopd`.
                     FencingChoice::ResourceOnly | FencingChoice::DontCare => {
-                        let reachable = s.guests[ix(peer)].is_some()
-                            && (0..self.cfg.rings)
-                                .any(|r| !self.is_cut(s, node, peer, Net::Ring(r)));
-                        if reachable {
+                        let reachable =
+                            (0..self.cfg.rings).any(|r| !self.is_cut(s, node, peer, Net::Ring(r)));
+                        let answer = s.guests[ix(peer)]
+                            .as_ref()
+                            .filter(|_| reachable)
+                            .map_or(dopd::PEER_UNREACHABLE, |g| dopd::answer(g.replica()));
+                        if answer == dopd::PEER_OUTDATED {
                             self.feed(
                                 s,
                                 peer,
                                 Input::Command(GuestCommand::Replica(ReplicaCommand::Outdate)),
                                 log,
                             );
-                            4
-                        } else {
-                            5
                         }
+                        answer
                     }
                 };
                 self.feed(

@@ -34,7 +34,7 @@ pub mod openstack;
 pub mod vm;
 pub mod vmware;
 
-pub use notice::{ClusterNotice, IsolationAction, NotRestartable};
+pub use notice::{ClusterNotice, IsolationAction, NotRestartable, cluster_notice_text};
 pub use vm::{RestartPriority, VmConfigError, VmSpec, VmStorage, validate_vms};
 
 /// What an operator (or the scenario driving a simulation) asks of a cluster node. Both

@@ -172,3 +172,56 @@ pub enum ClusterNotice {
     /// failed or not restartable).
     HostRecoveryFinished(NodeId),
 }
+
+/// The line for a cluster-layer notice in a timeline, in the vocabulary of vSphere HA's
+/// and Masakari's own logs; `node` names hosts, `vm` names VMs. `None` for the chatter
+/// (a VM starting or stopping as part of a restart already reported).
+pub fn cluster_notice_text(
+    notice: &ClusterNotice,
+    node: &dyn Fn(NodeId) -> String,
+    vm: &dyn Fn(ProcessId) -> String,
+) -> Option<String> {
+    use ClusterNotice as C;
+    Some(match notice {
+        C::HostFailed(h) => format!("host {} failed", node(*h)),
+        C::HostIsolated(h) => format!("host {} isolated", node(*h)),
+        C::HostPartitioned(h) => format!("host {} partitioned", node(*h)),
+        C::HostRecovered(h) => format!("host {} recovered", node(*h)),
+        C::ElectionStarted => "HA master election started".to_string(),
+        C::MasterElected(h) => format!("host {} elected HA master", node(*h)),
+        C::VmStarting { .. } | C::VmStopping { .. } => return None,
+        C::VmPoweredOn { vm: v, host } => format!("VM {} powered on on {}", vm(*v), node(*host)),
+        C::VmPoweredOff { vm: v, host } => format!("VM {} powered off on {}", vm(*v), node(*host)),
+        C::VmRestartStarted { vm: v, host } => {
+            format!("restarting VM {} on {}", vm(*v), node(*host))
+        }
+        C::VmRestarted { vm: v, host } => format!("VM {} restarted on {}", vm(*v), node(*host)),
+        C::VmRestartFailed { vm: v, attempt } => {
+            format!("restart of VM {} failed (attempt {attempt})", vm(*v))
+        }
+        C::VmNotRestartable { vm: v, reason } => {
+            format!("VM {} cannot be restarted ({reason:?})", vm(*v))
+        }
+        C::IsolationResponse { host, action } => {
+            format!("isolation response on {}: {action}", node(*host))
+        }
+        C::HostDownNotified(h) => format!("host monitor: {} is down, notification sent", node(*h)),
+        C::ServiceDown(h) => format!("nova-compute on {} is down", node(*h)),
+        C::ServiceUp(h) => format!("nova-compute on {} is up", node(*h)),
+        C::ComputeDisabled(h) => format!("compute service on {} disabled", node(*h)),
+        C::ComputeEnabled(h) => format!("compute service on {} enabled", node(*h)),
+        C::HostFenced { host, success } => format!(
+            "host {} {}",
+            node(*host),
+            if *success {
+                "fenced"
+            } else {
+                "could not be fenced"
+            }
+        ),
+        C::EvacuationRefused { vm: v, host } => {
+            format!("evacuation of VM {} from {} refused", vm(*v), node(*host))
+        }
+        C::HostRecoveryFinished(h) => format!("recovery of host {} finished", node(*h)),
+    })
+}

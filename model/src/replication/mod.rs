@@ -7,6 +7,7 @@
 //! * [`config`]: the resource configuration with DRBD's defaults;
 //! * [`uuid`]: data-generation identifiers and `drbd_uuid_compare`;
 //! * [`handshake`]: the connect-time decision, split-brain recovery policies;
+//! * [`dopd`]: what the `fence-peer` helper of `resource-only` fencing answers;
 //! * [`bitmap`]: the out-of-sync bitmap and the activity log;
 //! * [`msg`], [`meta`], [`notice`]: what goes over the wire, onto the disk, into traces;
 //! * [`replica`]: the [`Replica`] machine; [`witness`]: the [`Witness`] machine;
@@ -14,6 +15,7 @@
 
 pub mod bitmap;
 pub mod config;
+pub mod dopd;
 pub mod handshake;
 pub mod meta;
 pub mod msg;

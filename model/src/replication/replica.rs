@@ -129,6 +129,8 @@ enum PromoteWait {
     Witness,
     /// The `fence-peer` handler.
     FencePeer,
+    /// The writes received from the peer that are still on their way to the local disk.
+    PeerWrites,
 }
 
 /// A promotion in progress.
@@ -205,6 +207,9 @@ pub struct Replica {
     ping_outstanding: bool,
 
     pending: BTreeMap<WriteId, PendingWrite>,
+    /// Writes received from the peer and submitted to the local disk, not yet completed
+    /// (DRBD's `active_ee`).
+    peer_writes: u32,
     /// Writes that arrived while I/O was frozen, in arrival order.
     frozen: VecDeque<(WriteId, BlockNo, Payload)>,
     /// I/O frozen by `resource-and-stonith` until `fence-peer` answers.
@@ -288,6 +293,7 @@ impl Replica {
             discard_my_data: false,
             ping_outstanding: false,
             pending: BTreeMap::new(),
+            peer_writes: 0,
             frozen: VecDeque::new(),
             susp_fen: false,
             new_cur_uuid_pending: false,
@@ -677,6 +683,7 @@ impl Replica {
                 out.push(Effect::ReadDone { read: id, result });
             }
             DiskToken::PeerWrite(write, block) => {
+                self.peer_writes = self.peer_writes.saturating_sub(1);
                 if ok {
                     if self.conn.is_sync_target() {
                         self.bitmap.clear(block);
@@ -689,6 +696,9 @@ impl Replica {
                         self.send_conn(session, ConnMsg::NegAck { write }, out);
                     }
                     self.disk_failed(out);
+                }
+                if self.peer_writes == 0 {
+                    self.resume_promote(PromoteWait::PeerWrites, out);
                 }
             }
             DiskToken::ResyncRead(block) => self.resync_read_done(block, done.result, out),
@@ -717,14 +727,35 @@ impl Replica {
         out.push(Effect::Event(ReplicaNotice::PromoteRefused(why)));
     }
 
-    /// Evaluates the pending promotion: refuses it, waits for the peer, the witness or
-    /// `fence-peer`, or promotes (`drbd_set_role` with `is_valid_state`).
+    /// Evaluates the pending promotion again if it waited for `what`.
+    fn resume_promote(&mut self, what: PromoteWait, out: &mut Out) {
+        if let Some(p) = self.promote.as_mut().filter(|p| p.waiting == what) {
+            p.waiting = PromoteWait::Nothing;
+            self.try_promote(out);
+        }
+    }
+
+    /// Evaluates the pending promotion: refuses it, waits for the peer writes still in
+    /// flight to the disk, the peer, the witness or `fence-peer`, or promotes
+    /// (`drbd_set_role` with `is_valid_state`).
     fn try_promote(&mut self, out: &mut Out) {
         let Some(mut p) = self.promote else {
             return;
         };
         if self.disk <= DiskState::Failed {
             return self.refuse_promote(PromoteRefused::NoLocalDisk, out);
+        }
+        // Writes received from the peer are written before this node can become Primary:
+        // DRBD's receiver does not leave the connection until its peer requests
+        // (`active_ee`) are on disk (drbd_receiver.c `conn_disconnect` ->
+        // `drbd_disconnected` -> `_drbd_wait_ee_list_empty`). So a write the old Primary
+        // acknowledged on `RecvAck` (protocol B) survives its crash. The connection is
+        // folded to Connecting at once here, so the promotion waits instead. (A peer
+        // that is still Primary keeps sending: it is refused or, dual-primary, joined.)
+        if self.peer_writes > 0 && self.peer_role != PeerRole::Primary {
+            p.waiting = PromoteWait::PeerWrites;
+            self.promote = Some(p);
+            return;
         }
         if self.cfg.quorum == QuorumPolicy::Majority && !self.quorum {
             return self.refuse_promote(PromoteRefused::NoQuorum, out);
@@ -1197,6 +1228,12 @@ impl Replica {
             out,
         );
         self.set_peer(self.peer_role, DiskState::Inconsistent, out);
+        // A sync source's disk is UpToDate: a Consistent or Outdated one is promoted by
+        // becoming the source (src: Linux `drbd_state.c` `sanitize_state`, SyncSource
+        // pins disk_min = disk_max = D_UP_TO_DATE).
+        if matches!(self.disk, DiskState::Consistent | DiskState::Outdated) {
+            self.set_disk(DiskState::UpToDate, out);
+        }
         self.set_conn(ConnState::SyncSource, out);
         out.push(Effect::Event(ReplicaNotice::SyncStarted {
             source: true,
@@ -1234,6 +1271,7 @@ impl Replica {
                     self.send_conn(session, ConnMsg::NegAck { write }, out);
                     return;
                 }
+                self.peer_writes += 1;
                 out.push(Effect::Disk(DiskRequest {
                     token: DiskToken::PeerWrite(write, block),
                     op: DiskOp::Write { block, data },

@@ -129,7 +129,7 @@ pub struct UuidView {
 /// `verdict` keeps DRBD's numbers: 0 no sync; 1 / -1 become sync source / target with a
 /// bitmap-based resync; 2 / -2 the same with a full resync; 100 split brain that the
 /// after-split-brain policies may resolve; -100 split brain to be resolved by hand;
-/// -1000 unrelated data.
+/// -1000 unrelated data (decided by rule 100, as in DRBD).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UuidComparison {
     /// Which rule of `drbd_uuid_compare` decided (its `rule_nr`).
@@ -266,5 +266,8 @@ pub fn compare(me: &UuidView, peer: &UuidView, resolve_conflicts: bool) -> UuidC
         }
     }
 
-    decide(1000, -1000)
+    // Unrelated data is the last outcome of rule 100: DRBD 8.4 leaves `rule_nr` at 100
+    // and returns -1000, so it logs "uuid_compare()=-1000 by rule 100" (src:
+    // drbd_receiver.c `drbd_uuid_compare`, `drbd_sync_handshake`).
+    decide(100, -1000)
 }

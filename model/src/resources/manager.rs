@@ -35,7 +35,9 @@ pub enum ResourceCommand {
     /// peer is up, so that a returning preferred node does not start a group the peer
     /// already runs.
     Start,
-    /// The peer is dead (and fenced, if fencing is configured): run the group here.
+    /// The peer is dead (and fenced, if fencing is configured): run the group here. If
+    /// the peer is alive (it gave the group up: ipfail), run it once the peer has
+    /// stopped it.
     TakeOver,
     /// Stop the group here and stand by (quorum lost, node isolated, ipfail: worse
     /// connectivity than the peer) until the next `Start` or `TakeOver`. If the peer is
@@ -126,6 +128,9 @@ pub struct ResourceManager {
     /// The peer is not known alive and this node was told to run the group
     /// (`TakeOver`, or `Start` on the preferred node): start it whenever eligible.
     alone: bool,
+    /// Told to take over from a peer that is alive and gave the group up (ipfail's
+    /// hand-over): start it once the peer reports it has released it.
+    relieve: bool,
     /// A hard error happened here.
     banned: bool,
     /// A fatal error happened here or on the peer.
@@ -151,6 +156,7 @@ impl ResourceManager {
             told: None,
             enabled: false,
             alone: false,
+            relieve: false,
             banned: false,
             blocked: false,
             next_call: 0,
@@ -246,9 +252,20 @@ impl ResourceManager {
             }
             ResourceCommand::TakeOver => {
                 self.enabled = true;
-                self.peer = Peer::Dead;
-                self.told = None;
-                self.alone = true;
+                if let Peer::Alive(_) = self.peer {
+                    // A hand-over from a live peer (ipfail, `hb_standby`): Heartbeat's
+                    // releasing node stops its resources before the other acquires them,
+                    // and Pacemaker demotes before it promotes. So wait until the peer
+                    // reports the group stopped (or hands it over), and do not forget
+                    // that it is alive. If it dies meanwhile, `PeerDead` cancels this and
+                    // the membership layer's failover `TakeOver` (after the fence, with
+                    // STONITH) starts the group.
+                    self.relieve = true;
+                } else {
+                    self.peer = Peer::Dead;
+                    self.told = None;
+                    self.alone = true;
+                }
                 if !self.is_eligible() {
                     out.push(Effect::Event(ResourceNotice::CannotRun));
                 }
@@ -260,6 +277,7 @@ impl ResourceManager {
                 }
                 self.enabled = false;
                 self.alone = false;
+                self.relieve = false;
                 self.goal = Goal::Stopped;
                 self.recover_from = None;
             }
@@ -271,6 +289,7 @@ impl ResourceManager {
             ResourceCommand::PeerDead => {
                 self.peer = Peer::Dead;
                 self.told = None;
+                self.relieve = false;
             }
             ResourceCommand::Cleanup => {
                 for (i, r) in self.resources.iter_mut().enumerate() {
@@ -315,6 +334,7 @@ impl ResourceManager {
                 if self.is_eligible() {
                     self.goal = Goal::Running;
                     self.after_stop = AfterStop::Nothing;
+                    self.relieve = false;
                 } else {
                     self.send(ResourceMsg::Declined, out);
                     out.push(Effect::Event(ResourceNotice::HandoverDeclined));
@@ -580,7 +600,8 @@ impl ResourceManager {
     /// rules, so exactly one of them answers yes:
     ///
     /// * peer alive and passive: the preferred node runs the group if it can, and hands
-    ///   it to the peer if it cannot; the other node waits for a handover;
+    ///   it to the peer if it cannot; the other node waits for a handover, or for the
+    ///   peer it was told to relieve to have given the group up (`TakeOver`);
     /// * peer not alive: run it if told to (`TakeOver`, or `Start` on the preferred node)
     ///   and able to (after a fail count expires, too).
     fn place(&mut self, out: &mut Out) -> bool {
@@ -589,11 +610,13 @@ impl ResourceManager {
         }
         match self.peer {
             Peer::Alive(Some(peer)) => {
-                if peer.active || !self.is_preferred() {
+                let relieved = self.relieve && !peer.eligible;
+                if peer.active || !(self.is_preferred() || relieved) {
                     return false;
                 }
                 if self.is_eligible() {
                     self.goal = Goal::Running;
+                    self.relieve = false;
                     return true;
                 }
                 if self.enabled && !self.blocked && peer.eligible {
