@@ -6,7 +6,12 @@ use clap::{Parser, Subcommand};
 
 /// Two-layer high availability: verify, predict, run and measure.
 #[derive(Debug, Parser)]
-#[command(name = "dualha", version, about)]
+#[command(
+    name = "dualha",
+    version,
+    about = "Two-layer high availability (DRBD-style replication with Heartbeat/Pacemaker-style failover inside VMs that a virtualization cluster restarts): verify a configuration, predict its recoveries, reproduce the study",
+    long_about = "Two-layer high availability: DRBD-style block replication with Heartbeat/Pacemaker-style failover inside guests, on top of a virtualization cluster (vSphere-HA-like or Nova + Masakari-like) that restarts the VMs of a dead host.\n\n  check      proves a configuration free of split brain and lost acknowledged writes up to a depth, or prints the shortest failure schedule that breaks it\n  reproduce  reruns the study in the deterministic simulator and writes its report\n  simulate   replays one fault schedule (or a checker counterexample) in the simulated lab\n\nThe daemon that runs the same machines on real hosts is `dualha-node`. Documentation: docs/ in the source tree."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -11,7 +11,12 @@ use real::control::{self, ControlRequest};
 /// Runs one node of a replicated, failover pair (DRBD-like replication with
 /// Heartbeat/Pacemaker-like failover), or talks to the running node.
 #[derive(Debug, Parser)]
-#[command(name = "dualha-node", version, about, long_about = None)]
+#[command(
+    name = "dualha-node",
+    version,
+    about = "One node of a replicated failover pair: a DRBD-like replicated disk exported over NBD by the Primary, Heartbeat-like failure detection, fencing and OCF resources",
+    long_about = "One node of a replicated failover pair: a DRBD-like replicated disk exported over NBD by the Primary, with Heartbeat-like failure detection, DRBD handlers, STONITH and OCF resource agents. It runs the same state machines that `dualha check` verifies and `dualha simulate` times.\n\nStart: `create-md` once per node (`--initial-primary` on one), then `run` on both. Talk to a running node with `status`, `promote`, `demote`, ... (each takes the node's `--config`). Configuration reference: docs/real.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
