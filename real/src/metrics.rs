@@ -16,7 +16,12 @@ use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use tokio::sync::{mpsc::UnboundedSender, oneshot};
+
+use crate::control::ControlRequest;
 use crate::driver::Shared;
+use crate::event::Event;
+use crate::status::NodeStatus;
 
 /// Bucket bounds of the write-latency histogram, in seconds: 50 µs to about 3 s.
 pub fn latency_histogram() -> Histogram {
@@ -25,9 +30,8 @@ pub fn latency_histogram() -> Histogram {
     ))
 }
 
-/// The metrics text for the node's current state.
-pub fn render(shared: &Shared) -> String {
-    let s = shared.snapshot();
+/// The metrics text for the node's state `s`.
+pub fn render(s: &NodeStatus, shared: &Shared) -> String {
     let mut reg = Registry::with_prefix("dualha");
     let gauge = |v: i64| {
         let g: Gauge = Gauge::default();
@@ -95,12 +99,18 @@ pub fn render(shared: &Shared) -> String {
     out
 }
 
-/// Serves `GET /metrics` on `addr` until the task is dropped.
-pub async fn serve(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<()> {
+/// Serves `GET /metrics` on `addr` until the task is dropped. Each scrape asks the
+/// loop for a fresh snapshot, so the figures are exact at the time of the scrape.
+pub async fn serve(
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    events: UnboundedSender<Event>,
+) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     loop {
         let (mut stream, _) = listener.accept().await?;
         let shared = shared.clone();
+        let events = events.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 1024];
             let n = match tokio::time::timeout(
@@ -115,7 +125,17 @@ pub async fn serve(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<()>
             let request = String::from_utf8_lossy(&buf[..n]);
             let response = if request.starts_with("GET /metrics ") || request.starts_with("GET / ")
             {
-                let body = render(&shared);
+                let (tx, rx) = oneshot::channel();
+                let fresh = if events
+                    .send(Event::Control(ControlRequest::Status, tx))
+                    .is_ok()
+                {
+                    rx.await.ok().and_then(|r| r.status)
+                } else {
+                    None
+                };
+                let status = fresh.unwrap_or_else(|| shared.snapshot());
+                let body = render(&status, &shared);
                 format!(
                     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{body}",
                     body.len()

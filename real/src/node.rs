@@ -141,9 +141,9 @@ async fn serve(
         });
     }
     if let Some(addr) = cfg.metrics {
-        let shared = shared.clone();
+        let (shared, events) = (shared.clone(), events.clone());
         tokio::spawn(async move {
-            if let Err(e) = crate::metrics::serve(addr, shared).await {
+            if let Err(e) = crate::metrics::serve(addr, shared, events).await {
                 tracing::error!("metrics endpoint {addr}: {e}");
             }
         });
