@@ -32,7 +32,9 @@ fn a_partition_of_the_study_configuration_ends_in_split_brain() {
     assert!(v.starts_with("split brain"), "{v}");
     assert!(run.result.split_brain);
     assert!(
-        run.timeline.iter().any(|l| l.contains("heartbeat: taking over resources")),
+        run.timeline
+            .iter()
+            .any(|l| l.contains("heartbeat: taking over resources")),
         "{:#?}",
         run.timeline
     );
@@ -88,7 +90,11 @@ fn a_host_that_hangs_longer_than_deadtime_comes_back_to_a_split_brain() {
     )
     .expect("runs");
     assert_eq!(run.result.violation, None);
-    assert!(!run.timeline.iter().any(|l| l.contains("heartbeat: taking over resources")));
+    assert!(
+        !run.timeline
+            .iter()
+            .any(|l| l.contains("heartbeat: taking over resources"))
+    );
 }
 
 #[test]
