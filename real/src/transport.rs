@@ -143,6 +143,20 @@ async fn write_frame<W: AsyncWriteExt + Unpin>(w: &mut W, msg: &WireMsg) -> Resu
     Ok(())
 }
 
+/// Tells the peer why its connection is refused (best effort: it may be gone already)
+/// and returns the refusal for this side's log.
+async fn refuse<W: AsyncWriteExt + Unpin>(write: &mut W, why: String) -> LinkError {
+    let _ = write_frame(
+        write,
+        &WireMsg::Refused {
+            reason: why.clone(),
+        },
+    )
+    .await;
+    let _ = write.flush().await;
+    LinkError::Refused(why)
+}
+
 /// Authenticates one connection and, if it passes, pumps it until it breaks.
 async fn connection(
     stream: TcpStream,
@@ -176,15 +190,7 @@ async fn connection(
         };
         if node != p.peer.0 {
             let why = format!("the peer says it is node {node}, expected {}", p.peer.0);
-            let _ = write_frame(
-                &mut write,
-                &WireMsg::Refused {
-                    reason: why.clone(),
-                },
-            )
-            .await;
-            let _ = write.flush().await;
-            return Err(LinkError::Refused(why));
+            return Err(refuse(&mut write, why).await);
         }
         write_frame(
             &mut write,
@@ -200,15 +206,7 @@ async fn connection(
             Some(WireMsg::Proof { .. }) => {
                 let why = "the peer's answer to the challenge is wrong: shared-secret differs"
                     .to_string();
-                let _ = write_frame(
-                    &mut write,
-                    &WireMsg::Refused {
-                        reason: why.clone(),
-                    },
-                )
-                .await;
-                let _ = write.flush().await;
-                return Err(LinkError::Refused(why));
+                return Err(refuse(&mut write, why).await);
             }
             Some(WireMsg::Refused { reason }) => {
                 return Err(LinkError::Refused(format!("the peer refused: {reason}")));
@@ -220,15 +218,7 @@ async fn connection(
             }
         }
         if let Some(diff) = p.agreement.difference(&settings) {
-            let _ = write_frame(
-                &mut write,
-                &WireMsg::Refused {
-                    reason: diff.clone(),
-                },
-            )
-            .await;
-            let _ = write.flush().await;
-            return Err(LinkError::Refused(diff));
+            return Err(refuse(&mut write, diff).await);
         }
         Ok(())
     };

@@ -7,23 +7,8 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
-use common::{FAST_TIMERS, Lab, LabOptions, NODE, qemu_io};
-
-fn dualha_node(args: &[&str], config: &std::path::Path) -> (Option<i32>, String, String) {
-    let out = Command::new(NODE)
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("dualha-node runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{FAST_TIMERS, Lab, LabOptions, dualha_node, qemu_io};
 
 fn scrape(addr: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("metrics endpoint");

@@ -6,10 +6,9 @@ mod common;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::Duration;
 
-use common::{FAST_TIMERS, Lab, LabOptions, NODE, eventually};
+use common::{FAST_TIMERS, Lab, LabOptions, eventually};
 
 fn fast() -> LabOptions {
     LabOptions {
@@ -18,18 +17,10 @@ fn fast() -> LabOptions {
     }
 }
 
-/// Runs `dualha-node` to completion; (exit code, stderr).
+/// Runs `dualha-node` to completion: (exit code, stderr).
 fn run_node(args: &[&str], config: &std::path::Path) -> (Option<i32>, String) {
-    let out = Command::new(NODE)
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("dualha-node runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, err) = common::dualha_node(args, config);
+    (code, err)
 }
 
 #[test]

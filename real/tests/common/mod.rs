@@ -396,6 +396,21 @@ pub fn qemu_io(url: &str, commands: &[&str]) -> Result<String, String> {
     }
 }
 
+/// Runs `dualha-node ARGS --config CONFIG` to completion: (exit code, stdout, stderr).
+pub fn dualha_node(args: &[&str], config: &Path) -> (Option<i32>, String, String) {
+    let out = Command::new(NODE)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("dualha-node runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Whether two files have the same bytes.
 pub fn same_bytes(a: &Path, b: &Path) -> bool {
     std::fs::read(a).expect("read a") == std::fs::read(b).expect("read b")
