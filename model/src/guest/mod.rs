@@ -1,8 +1,9 @@
 //! A guest node of the study's DRBD + Heartbeat pair: the replica, the membership layer
 //! and the resource manager composed into one machine.
 //!
-//! The parts talk to each other inside `Guest::handle` (its `Machine` implementation): the membership layer's
-//! `TakeOver`/`GiveUp` and peer news drive the resource manager; the resource manager's
+//! The parts talk to each other inside `Guest::handle` (its `Machine` implementation):
+//! the membership layer's `TakeOver`/`GiveUp` and peer news drive the resource manager;
+//! the resource manager's
 //! OCF actions on the group's replica resource become replica commands (promote, demote)
 //! and are answered from the replica's state; every other OCF action (mount, address,
 //! service) goes out to the driver. Messages, timers and notices of the parts are tagged
