@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use model::guest::{Guest, GuestCommand, GuestMsg, GuestNotice, GuestTimer, notice_text};
-use model::replication::{ConnState, ReplicaCommand, ReplicaNotice, ReplicaTimer, Role};
+use model::replication::{ConnState, DiskState, ReplicaCommand, ReplicaNotice, ReplicaTimer, Role};
 use model::resources::{GroupPhase, ResourceCommand};
 use model::{DiskRequest, Effect, Input, Machine, Net, ProcessId, Time};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -294,10 +294,20 @@ impl Driver {
                 ResourceCommand::Cleanup,
             )))?;
         }
-        let refused = self.recent.iter().find_map(|n| match n {
+        let mut refused = self.recent.iter().find_map(|n| match n {
             GuestNotice::Replica(ReplicaNotice::PromoteRefused(why)) => Some(why.to_string()),
             _ => None,
         });
+        let r = self.guest.replica();
+        if req == ControlRequest::Outdate && r.disk() > DiskState::Outdated {
+            // `drbdadm outdate` changes nothing on a Primary or a connected node.
+            refused = Some(format!(
+                "only a disconnected Secondary can be outdated (this node is {}, {}, disk {})",
+                r.role(),
+                r.conn(),
+                r.disk()
+            ));
+        }
         let lines: Vec<String> = self.recent.iter().filter_map(|n| self.text(n)).collect();
         self.publish_now();
         let status = Some(self.shared.snapshot());

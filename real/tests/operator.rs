@@ -63,6 +63,15 @@ fn status_commands_and_metrics_show_the_pair() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("refused: the peer is Primary"), "{out}");
 
+    // `outdate` changes nothing on a connected node, and says so.
+    let (code, out, _) = dualha_node(&["outdate"], &lab.b.config);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("only a disconnected Secondary can be outdated"),
+        "{out}"
+    );
+    assert_eq!(lab.b.status().expect("status").disk, "UpToDate");
+
     // Only the owner may use the control socket.
     let mode = std::fs::metadata(lab.a.socket())
         .expect("socket")

@@ -219,7 +219,9 @@ fn sigterm_hands_the_group_over_without_waiting_for_deadtime() {
 #[test]
 fn a_primary_that_loses_replication_outdates_its_peer_through_fence_peer() {
     // dopd's job done by a script: outdate the peer over the control socket (dopd uses
-    // the heartbeat ring), then exit 4, "peer outdated". The rings stay up.
+    // the heartbeat ring), then exit 4, "peer outdated". The peer may not have noticed
+    // the lost connection yet, and a connected node cannot be outdated: the script
+    // retries, as crm-fence-peer.sh waits. The rings stay up.
     let mut lab = Lab::new(
         "fencepeer",
         LabOptions {
@@ -229,7 +231,7 @@ fn a_primary_that_loses_replication_outdates_its_peer_through_fence_peer() {
     );
     let handler = |peer_config: &std::path::Path| {
         format!(
-            "[handlers]\nfence-peer = \"env | grep ^DRBD_ > {d}/fence-env; {node} outdate --config {peer} && exit 4; exit 5\"\n",
+            "[handlers]\nfence-peer = \"env | grep ^DRBD_ > {d}/fence-env; for i in $(seq 100); do {node} outdate --config {peer} && exit 4; sleep 0.1; done; exit 5\"\n",
             d = lab.dir.display(),
             node = common::NODE,
             peer = peer_config.display()
