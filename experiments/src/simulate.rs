@@ -2,16 +2,19 @@
 //!
 //! The schedule is a TOML list of faults (see `sim::schedule`) or the JSON schedule that
 //! `dualha check` writes with a counterexample, so a violation the checker found replays
-//! here with real durations. Prints the timeline of notable state changes and what was
-//! measured; exit 0 when no oracle was violated, 1 when one was, 2 on a usage, profile or
-//! schedule error (checked before the run), or when the run reaches its event cap.
+//! here with real durations, in the configuration it was found in (which also picks the
+//! lab: no cluster layer is the DRBD + Heartbeat lab, a VMware or OpenStack layer the
+//! combined one) and with its application writes. Prints the timeline of notable state
+//! changes and what was measured; exit 0 when no property was violated, 1 when one was,
+//! 2 on a usage, profile or schedule error (checked before the run), or when the run
+//! reaches its event cap.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use sim::limits::{MAX_EVENTS_PER_TRIAL, MAX_SECS};
-use sim::schedule::{MAX_RANDOM_SPAN_SECS, MIN_MEAN_GAP_SECS, Schedule};
+use sim::schedule::{LabSchedule, MAX_RANDOM_SPAN_SECS, MIN_MEAN_GAP_SECS, Schedule, lab_of};
 use sim::trial::{TrialError, run_schedule};
 use sim::{Architecture, Cell, FailureKind, Platform, Service};
 
@@ -38,12 +41,13 @@ pub struct SimulateArgs {
     /// 300.
     #[arg(long, value_name = "SECONDS", conflicts_with = "schedule")]
     pub mean_gap: Option<f64>,
-    /// The architecture.
-    #[arg(long, value_enum, default_value = "drbd-heartbeat")]
-    pub architecture: ArchitectureArg,
-    /// The platform.
-    #[arg(long, value_enum, default_value = "vmware")]
-    pub platform: PlatformArg,
+    /// The architecture; default drbd-heartbeat, or the one a schedule's configuration
+    /// needs.
+    #[arg(long, value_enum)]
+    pub architecture: Option<ArchitectureArg>,
+    /// The platform; default vmware, or the one a schedule's configuration needs.
+    #[arg(long, value_enum)]
+    pub platform: Option<PlatformArg>,
     /// The service.
     #[arg(long, value_enum, default_value = "apache")]
     pub service: ServiceArg,
@@ -97,29 +101,41 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
     crate::cli::exit_code("dualha simulate", simulate(args))
 }
 
-fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
-    let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
-    let cell = Cell {
+/// The lab: the flags, else what the schedule's configuration needs, else the pair on
+/// VMware.
+fn cell_for(args: &SimulateArgs, schedule: Option<&Schedule>) -> Cell {
+    let needed = schedule
+        .and_then(|s| s.config.as_ref())
+        .map(|c| lab_of(c.cluster_layer));
+    let architecture = match args.architecture {
+        Some(ArchitectureArg::SingleNode) => Architecture::SingleNode,
+        Some(ArchitectureArg::DrbdHeartbeat) => Architecture::DrbdHeartbeat,
+        Some(ArchitectureArg::Combined) => Architecture::Combined,
+        None => needed.map_or(Architecture::DrbdHeartbeat, |(a, _)| a),
+    };
+    let platform = match args.platform {
+        Some(PlatformArg::Vmware) => Platform::Vmware,
+        Some(PlatformArg::Openstack) => Platform::Openstack,
+        None => needed.and_then(|(_, p)| p).unwrap_or(Platform::Vmware),
+    };
+    Cell {
         failure: FailureKind::Software,
-        architecture: match args.architecture {
-            ArchitectureArg::SingleNode => Architecture::SingleNode,
-            ArchitectureArg::DrbdHeartbeat => Architecture::DrbdHeartbeat,
-            ArchitectureArg::Combined => Architecture::Combined,
-        },
-        platform: match args.platform {
-            PlatformArg::Vmware => Platform::Vmware,
-            PlatformArg::Openstack => Platform::Openstack,
-        },
+        architecture,
+        platform,
         service: match args.service {
             ServiceArg::Apache => Service::Apache,
             ServiceArg::Mysql => Service::Mysql,
         },
-    };
+    }
+}
+
+fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
+    let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
     let schedule = match (&args.schedule, args.random) {
         (Some(path), _) => {
             let text = read_input(path)?;
             let s = Schedule::parse(&text).with_context(|| path.display().to_string())?;
-            s.validate_for(cell.architecture)
+            s.check_lab(cell_for(args, Some(&s)), &profile)
                 .with_context(|| path.display().to_string())?;
             s
         }
@@ -129,7 +145,7 @@ fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
             secs_arg("--mean-gap", mean_gap, MIN_MEAN_GAP_SECS, MAX_SECS)?;
             let s =
                 Schedule::stochastic(args.seed, span, mean_gap).context("--random/--mean-gap")?;
-            s.validate_for(cell.architecture)
+            s.validate_for(cell_for(args, None).architecture)
                 .context("the random schedule")?;
             if !args.json {
                 outln!("# random schedule (seed {}):", args.seed)?;
@@ -142,6 +158,7 @@ fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
         }
         (None, None) => anyhow::bail!("give --schedule FILE or --random SECONDS"),
     };
+    let cell = cell_for(args, Some(&schedule));
     let run =
         run_schedule(&profile, cell, &schedule, args.seed, args.max_events).map_err(
             |e| match e {
@@ -158,35 +175,59 @@ fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
         )?;
     } else {
         outln!(
-            "{} / {} / {}: {} scheduled events (times after a {:.0} s warm-up)",
+            "{} / {} / {}: {} scheduled events (times after a {:.0} s warm-up){}",
             cell.architecture.label(),
             cell.platform.label(),
             cell.service.label(),
             schedule.events.len(),
-            profile.trial.warmup
+            profile.trial.warmup,
+            schedule
+                .config
+                .as_ref()
+                .map_or(String::new(), |c| format!("; configuration {}", c.name)),
         )?;
         for line in &run.timeline {
             outln!("  {line}")?;
         }
-        let r = &run.result;
-        match (r.recovered, r.recovery_secs) {
-            (true, Some(s)) => outln!("service back {s:.1} s after the first fault")?,
-            (true, None) => outln!("the service never stopped answering")?,
-            (false, _) => outln!("the service did not come back within the horizon")?,
-        }
-        outln!(
-            "down intervals: {:?}; STONITH requests: {}; trace hash {}",
-            r.down_intervals,
-            r.fencing_events,
-            r.trace_hash
-        )?;
-        if let Some(v) = &r.violation {
-            outln!("VIOLATION: {v}")?;
-        }
+        print_outcome(&run)?;
     }
-    Ok(if run.result.violation.is_some() {
+    Ok(if !run.violations.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What was measured, in words: recovery (or the outage still going on and why), down
+/// time, overlaps, violations.
+fn print_outcome(run: &sim::trial::ScriptedRun) -> Result<()> {
+    let r = &run.result;
+    match (&run.outage, r.recovery_secs) {
+        (Some(o), _) => {
+            outln!(
+                "the service is down at the end of the run (since {:.1} s): {}",
+                o.since,
+                o.why
+            )?;
+        }
+        (None, Some(s)) => outln!("service back {s:.1} s after the first fault")?,
+        (None, None) => outln!("the service never stopped answering")?,
+    }
+    let down = r
+        .down_intervals
+        .iter()
+        .fold(0.0, |sum, (a, b)| sum + (b - a));
+    outln!(
+        "down intervals: {:?} ({down:.1} s in all); STONITH requests: {}; trace hash {}",
+        r.down_intervals,
+        r.fencing_events,
+        r.trace_hash
+    )?;
+    for o in &run.overlaps {
+        outln!("{}: from {:.3} s to {:.3} s", o.overlap, o.from, o.to)?;
+    }
+    for v in &run.violations {
+        outln!("VIOLATION: {v}")?;
+    }
+    Ok(())
 }

@@ -13,6 +13,8 @@
 //! * [`membership`], [`resources`], [`guest`]: Heartbeat/Pacemaker-like failure
 //!   detection and resource management, and the guest that composes them with a replica;
 //! * [`cluster`], [`topology`]: the virtualization cluster's VM-restart layer and the lab;
+//! * [`properties`], [`schedule`]: what every driver checks (split brain, lost and
+//!   missing acknowledged writes, stale primaries) and the fault schedules they share;
 //! * `testing` (feature `testing`): an in-memory harness that drives several machines
 //!   through a virtual network, virtual disks and a virtual clock; the simulator, the
 //!   checker (feature `check`) and the tests use it, the daemon does not link it.
@@ -30,8 +32,10 @@ pub mod membership;
 pub mod net;
 pub mod node;
 pub mod process;
+pub mod properties;
 pub mod replication;
 pub mod resources;
+pub mod schedule;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

@@ -22,6 +22,7 @@
 pub mod dist;
 pub mod limits;
 pub mod node;
+pub mod oracle;
 pub mod profile;
 pub mod rng;
 pub mod scenario;

@@ -7,18 +7,20 @@ use core::fmt::Write as _;
 use core::time::Duration;
 
 use model::cluster::ClusterNotice;
-use model::guest::{GuestCommand, GuestNotice};
+use model::guest::GuestNotice;
 use model::membership::MembershipNotice;
-use model::replication::{DiskState, ReplicaCommand, ReplicaNotice, Role};
+use model::properties::Property;
+use model::replication::{ReplicaNotice, Role};
 use model::resources::ResourceNotice;
-use model::{Effect, NodeId, OcfAction, Payload, ProcessRequest, Time, WriteId};
+use model::{Effect, NodeId, OcfAction, ProcessRequest, Time};
 use serde::{Deserialize, Serialize};
 
-use crate::node::{SimCommand, SimNode, SimNotice};
+use crate::node::{SimNode, SimNotice};
+use crate::oracle::{Found, Oracle, OverlapSpan};
 use crate::profile::{Profile, ProfileError};
 use crate::rng::stream;
 use crate::scenario::{Cell, FailureKind, Service};
-use crate::schedule::{Schedule, ScheduleError};
+use crate::schedule::{LabSchedule, Schedule, ScheduleError};
 use crate::trace::TraceHash;
 use crate::world::{FS, GUEST_A, IP, SERVICE, World, node_name, secs};
 
@@ -48,19 +50,24 @@ pub struct TrialResult {
     pub seed: u64,
     /// Virtual seconds from boot to the fault.
     pub fault_at: f64,
-    /// The service answered again before the horizon (or never stopped answering).
+    /// The service answered again before the horizon (or never stopped answering) and
+    /// still answered when the run stopped: an outage going on at the end is no
+    /// recovery, even after an earlier one.
     pub recovered: bool,
     /// Seconds from the fault to the first successful probe after the outage it caused;
     /// `None` if it never came back, or never went down.
     pub recovery_secs: Option<f64>,
-    /// Every interval in which probes failed after the warm-up: `[from, to)` seconds;
-    /// `to` is the horizon for an outage that never ended.
+    /// Every interval in which probes failed after the warm-up (a hung host serves
+    /// nobody): `[from, to)` seconds; `to` is the end of the run for an outage that
+    /// never ended.
     pub down_intervals: Vec<(f64, f64)>,
     /// Where the recovery time went.
     pub phases: Vec<Phase>,
     /// Writes the transaction probe had acknowledged that the serving replica lacks.
     pub lost_acked_writes: u64,
-    /// Two guests served (or were Primary) at once.
+    /// The guests were Primary with diverged data generations
+    /// (`model::properties::Property::SplitBrain`, DRBD's split brain). Two Primaries
+    /// without a fork, and two serving guests, are overlaps ([`ScriptedRun::overlaps`]).
     pub split_brain: bool,
     /// STONITH requests.
     pub fencing_events: u32,
@@ -70,8 +77,9 @@ pub struct TrialResult {
     pub serving_at_end: Option<u16>,
     /// The lab did not reach its starting state (the group on guest A) by the fault.
     pub setup_failed: bool,
-    /// The first oracle violation (split brain, stale primary, lost acknowledged
-    /// write); it stopped the run.
+    /// The first property the oracles found violated (`model::properties`: split
+    /// brain, a lost or missing acknowledged write, a stale Primary), with its time; it
+    /// stopped the run.
     pub violation: Option<String>,
     /// Harness events processed.
     pub events: u64,
@@ -97,8 +105,23 @@ pub fn trial_seed(run_seed: u64, cell: Cell, trial: u32) -> u64 {
 pub struct ScriptedRun {
     /// What was measured (recovery is counted from the first scripted fault).
     pub result: TrialResult,
+    /// Every property violated at the event that stopped the run (empty: none).
+    pub violations: Vec<Found>,
+    /// When two guests were Primary, and when two served, at once.
+    pub overlaps: Vec<OverlapSpan>,
+    /// The outage going on when the run stopped, and why nobody serves.
+    pub outage: Option<Outage>,
     /// The notable state changes after the warm-up, one line each: `time node: change`.
     pub timeline: Vec<String>,
+}
+
+/// An outage still going on when a run stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outage {
+    /// Virtual seconds since boot of the first failed probe.
+    pub since: f64,
+    /// Why no guest serves, guest by guest (down, hung, not promoted, group stopped...).
+    pub why: String,
 }
 
 /// Why a trial could not run to its end; nothing was measured.
@@ -162,7 +185,7 @@ pub fn run_trial(profile: &Profile, cell: Cell, trial: u32, run_seed: u64) -> Tr
         Injection::Study(cell.failure),
         u64::MAX,
     ) {
-        Ok((result, _)) => result,
+        Ok((result, _, _)) => result,
         Err(e) => panic!("run_trial: {e}"),
     }
 }
@@ -195,9 +218,11 @@ pub(crate) fn run_checked_trial(
 }
 
 /// Runs a scripted schedule in the lab of `cell` (its failure kind is ignored), seeded
-/// with `seed`; times in the schedule count from the end of the warm-up. The profile
-/// and the schedule (for the cell's architecture) are checked first; the run stops with
-/// [`TrialError::EventLimit`] after `max_events` harness events.
+/// with `seed`; times in the schedule count from the end of the warm-up. A schedule
+/// with a configuration (a checker's counterexample) runs the pair set up that way,
+/// with its application writes. The profile and the schedule (for the cell's lab and
+/// the profile) are checked first; the run stops at the first violated property, or
+/// with [`TrialError::EventLimit`] after `max_events` harness events.
 pub fn run_schedule(
     profile: &Profile,
     cell: Cell,
@@ -206,43 +231,38 @@ pub fn run_schedule(
     max_events: u64,
 ) -> Result<ScriptedRun, TrialError> {
     profile.validate()?;
-    schedule.validate_for(cell.architecture)?;
+    schedule.check_lab(cell, profile)?;
     let injection = Injection::Script(schedule);
-    let (result, timeline) = run(profile, cell, 0, seed, injection, max_events)?;
-    Ok(ScriptedRun { result, timeline })
+    let (result, timeline, observed) = run(profile, cell, 0, seed, injection, max_events)?;
+    Ok(ScriptedRun {
+        result,
+        timeline,
+        violations: observed.found,
+        overlaps: observed.overlaps,
+        outage: observed.outage,
+    })
 }
 
-/// Checks the checker's properties on the simulated state; the first violation found.
-fn oracles(w: &World) -> Option<String> {
-    let primaries: Vec<NodeId> = w
-        .guests
-        .keys()
-        .copied()
-        .filter(|&g| w.role(g) == Some(Role::Primary))
-        .collect();
-    if w.serving().len() > 1 || primaries.len() > 1 {
-        return Some(format!(
-            "split brain at {}: Primary on {}",
-            w.lab.now(),
-            primaries
-                .iter()
-                .map(|g| g.to_string())
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ));
-    }
-    for &g in &primaries {
-        if let Some(SimNode::Guest(guest)) = w.lab.try_node(g) {
-            let d = guest.replica().disk();
-            if matches!(d, DiskState::Inconsistent | DiskState::Outdated) {
-                return Some(format!(
-                    "stale primary at {}: {g} is Primary on an {d} disk",
-                    w.lab.now()
-                ));
-            }
+/// What a run measured besides its [`TrialResult`].
+struct Observed {
+    /// Every property violated at the first event that violated any.
+    found: Vec<Found>,
+    /// Two Primaries, two serving guests: when.
+    overlaps: Vec<OverlapSpan>,
+    /// The outage going on when the run stopped, if any.
+    outage: Option<Outage>,
+}
+
+/// Runs the lab for `d`, asking the properties after every event; stops at the event
+/// that violates one.
+fn run_checked(w: &mut World, oracle: &mut Oracle, d: Duration) {
+    let until = w.lab.now() + d;
+    while w.lab.step_until(until) {
+        if oracle.after_event(w) {
+            return;
         }
     }
-    None
+    w.lab.run_until(until);
 }
 
 fn run(
@@ -252,7 +272,7 @@ fn run(
     seed: u64,
     injection: Injection<'_>,
     max_events: u64,
-) -> Result<(TrialResult, Vec<String>), TrialError> {
+) -> Result<(TrialResult, Vec<String>, Observed), TrialError> {
     // The cap is checked between ticks: a validated profile keeps one tick's events
     // few, and reading the counter changes nothing in the run.
     let over = |w: &World| {
@@ -264,7 +284,12 @@ fn run(
             limit: max_events,
         })
     };
-    let mut w = World::new(profile, cell, seed);
+    let pair = match &injection {
+        Injection::Study(_) => None,
+        Injection::Script(s) => s.config.as_ref(),
+    };
+    let mut w = World::with_config(profile, cell, seed, pair);
+    let mut oracle = Oracle::new();
     let mut fault_rng = stream(seed, "fault");
     let warm = Time::ZERO + secs(profile.trial.warmup);
     let mut script: Vec<(Time, crate::schedule::ScheduledFault)> = match &injection {
@@ -284,16 +309,17 @@ fn run(
     let probe_every = secs(profile.probe.interval);
     let mut probe = Probe::new(cell.service == Service::Mysql);
     let mut next_probe = Time::ZERO + probe_every;
-    let mut split_brain = false;
 
-    // Warm-up.
-    while w.lab.now() < fault_at {
+    // Warm-up. The properties hold from the start (a partitioned start may break one
+    // before the first scripted event).
+    while w.lab.now() < fault_at && !oracle.violated() {
         let step = (fault_at - w.lab.now()).min(TICK);
-        w.lab.run_for(step);
+        run_checked(&mut w, &mut oracle, step);
         if let Some(e) = over(&w) {
             return Err(e);
         }
         w.sync_layers();
+        oracle.after_world(&mut w);
         while next_probe <= w.lab.now() {
             probe.probe(&mut w, next_probe, false);
             next_probe = next_probe + probe_every;
@@ -309,14 +335,14 @@ fn run(
         }
         Injection::Script(_) => InjectionKind::Script,
     };
+    oracle.after_world(&mut w);
 
     let last_fault = script.first().map_or(fault_at, |(t, _)| *t);
     let horizon = last_fault + secs(profile.trial.horizon);
     let scripted = matches!(injection_kind, InjectionKind::Script);
     let mut recovered_at: Option<Time> = None;
     let mut went_down = false;
-    let mut violation: Option<String> = None;
-    while w.lab.now() < horizon {
+    while w.lab.now() < horizon && !oracle.violated() {
         let now = w.lab.now();
         // A study trial ends once the service is back and stays up; a scripted run plays
         // out until its horizon, since later faults may still break something.
@@ -325,20 +351,22 @@ fn run(
         {
             break;
         }
+        let mut applied = false;
         while script.last().is_some_and(|(t, _)| *t <= w.lab.now()) {
             if let Some((_, fault)) = script.pop() {
                 w.apply(&fault);
+                applied = true;
             }
         }
-        w.lab.run_for(TICK);
+        if applied && oracle.after_world(&mut w) {
+            break;
+        }
+        run_checked(&mut w, &mut oracle, TICK);
         if let Some(e) = over(&w) {
             return Err(e);
         }
         w.sync_layers();
-        if let Some(v) = oracles(&w) {
-            split_brain |= v.starts_with("split brain");
-            violation.get_or_insert(v);
-        }
+        oracle.after_world(&mut w);
         while next_probe <= w.lab.now() {
             let ok = probe.probe(&mut w, next_probe, true);
             if next_probe >= fault_at {
@@ -349,18 +377,14 @@ fn run(
             }
             next_probe = next_probe + probe_every;
         }
-        if violation.is_some() {
-            break;
-        }
     }
 
     let end = w.lab.now();
     let lost = probe.lost_acked(&w);
-    if lost > 0 {
-        violation.get_or_insert_with(|| {
-            format!("{lost} acknowledged writes missing on the serving replica at {end}")
-        });
-    }
+    let found = oracle.found().to_vec();
+    let split_brain = found
+        .iter()
+        .any(|f| f.violation.property == Property::SplitBrain);
     let phases = phases(&w, records_before, fault_at, recovered_at);
     let fencing_events = w.lab.records()[records_before..]
         .iter()
@@ -370,12 +394,21 @@ fn run(
     for r in w.lab.records() {
         let _ = writeln!(hash, "{}|{}|{:?}", r.time.as_nanos(), r.node.0, r.effect);
     }
+    // An outage still going on when the run stops counts: it is in the down intervals
+    // (ending at the stop), and the service has not recovered.
+    let down_since = probe.down_since();
+    let outage = down_since.map(|since| Outage {
+        since: since.as_nanos() as f64 / 1e9,
+        why: w.why_not_serving().unwrap_or_else(|| {
+            "it answers again, after the last probe before the run stopped".to_string()
+        }),
+    });
     let result = TrialResult {
         cell,
         trial,
         seed,
         fault_at: fault_at.as_nanos() as f64 / 1e9,
-        recovered: recovered_at.is_some() || !went_down,
+        recovered: (recovered_at.is_some() || !went_down) && down_since.is_none(),
         recovery_secs: recovered_at.map(|t| (t - fault_at).as_secs_f64()),
         down_intervals: probe.down_intervals(end),
         phases,
@@ -385,15 +418,21 @@ fn run(
         vm_restarts: w.boots.iter().filter(|(t, _, _)| *t > fault_at).count() as u32,
         serving_at_end: w.serving().first().map(|g| g.0),
         setup_failed,
-        violation,
+        violation: found.first().map(Found::to_string),
         events: w.lab.events(),
         trace_hash: hash.hex(),
     };
     let timeline = timeline(&w, records_before);
-    Ok((result, timeline))
+    let observed = Observed {
+        found,
+        overlaps: oracle.overlaps(end),
+        outage,
+    };
+    Ok((result, timeline, observed))
 }
 
-/// The notable changes after `from`, one line each.
+/// The notable changes after `from`, one line each, in the wording the daemon logs
+/// (`model::guest::notice_text`): `a: role:Primary`, `b: heartbeat: node a is dead`.
 fn timeline(w: &World, from: usize) -> Vec<String> {
     let mut out = Vec::new();
     for (t, g, h) in &w.boots {
@@ -504,7 +543,6 @@ fn inject(w: &mut World, failure: FailureKind) {
 /// and for MySQL a transaction that writes one block and must stay durable.
 struct Probe {
     writes: bool,
-    next_write: u64,
     /// Block -> newest acknowledged write.
     acked: BTreeMap<u64, u64>,
     records_seen: usize,
@@ -516,7 +554,6 @@ impl Probe {
     fn new(writes: bool) -> Probe {
         Probe {
             writes,
-            next_write: 0,
             acked: BTreeMap::new(),
             records_seen: 0,
             results: Vec::new(),
@@ -530,18 +567,9 @@ impl Probe {
         let ok = !serving.is_empty();
         if self.writes {
             if let Some(&g) = serving.first() {
-                if matches!(w.lab.try_node(g), Some(SimNode::Guest(_))) {
-                    self.next_write += 1;
-                    let id = self.next_write;
-                    w.lab.command(
-                        g,
-                        SimCommand::Guest(GuestCommand::Replica(ReplicaCommand::Write {
-                            id: WriteId(id),
-                            block: id % 64,
-                            data: Payload::from_u64(id),
-                        })),
-                    );
-                }
+                // The transaction cycles through 64 blocks: write n goes to n % 64.
+                let block = (w.ledger.issued() + 1) % 64;
+                w.write(g, block);
             }
         }
         if record {
@@ -553,9 +581,11 @@ impl Probe {
     fn collect_acks(&mut self, w: &World) {
         let records = w.lab.records();
         for r in &records[self.records_seen..] {
-            if let Effect::Ack(WriteId(id)) = r.effect {
-                let e = self.acked.entry(id % 64).or_insert(0);
-                *e = (*e).max(id);
+            if let Effect::Ack(write) = r.effect {
+                if let Some(block) = w.ledger.block_of(write) {
+                    let e = self.acked.entry(block).or_insert(0);
+                    *e = (*e).max(write.0);
+                }
             }
         }
         self.records_seen = records.len();
@@ -579,6 +609,14 @@ impl Probe {
                 have < id
             })
             .count() as u64
+    }
+
+    /// When the outage going on at the last probe began; `None` if that probe
+    /// succeeded (or there was none).
+    fn down_since(&self) -> Option<Time> {
+        let last_up = self.results.iter().rposition(|&(_, ok)| ok);
+        let first_down = last_up.map_or(0, |i| i + 1);
+        self.results.get(first_down).map(|&(t, _)| t)
     }
 
     fn down_intervals(&self, end: Time) -> Vec<(f64, f64)> {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use sim::limits::MAX_EVENTS_PER_TRIAL;
 use sim::profile::THESIS_TOML;
-use sim::schedule::Schedule;
+use sim::schedule::{LabSchedule, Schedule};
 use sim::trial::run_schedule;
 use sim::{
     Architecture, Cell, FailureKind, Platform, Profile, Service, TrialError, run_study,

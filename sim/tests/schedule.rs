@@ -1,8 +1,9 @@
 //! Scripted schedules: the checker's kind of counterexample replays in the simulator with
 //! real durations, and the oracles stop the run at the violation.
 
+use model::properties::{Overlap, Property};
 use sim::limits::MAX_EVENTS_PER_TRIAL;
-use sim::schedule::Schedule;
+use sim::schedule::{LabSchedule, Schedule};
 use sim::trial::run_schedule;
 use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service};
 
@@ -78,6 +79,14 @@ fn a_host_that_hangs_longer_than_deadtime_comes_back_to_a_split_brain() {
     .expect("runs");
     let v = run.result.violation.expect("split brain after the resume");
     assert!(v.starts_with("split brain"), "{v}");
+    // While a hung, b took over: two Primaries, not yet a split brain (a had not
+    // noticed and started a generation of its own).
+    let two = run
+        .overlaps
+        .iter()
+        .find(|o| o.overlap == Overlap::TwoPrimaries)
+        .expect("two primaries reported");
+    assert!(two.from < two.to, "{:?}", run.overlaps);
     // A hang shorter than deadtime is survived without a failover.
     let s = Schedule::parse("[[event]]\nat = 1.0\nkind = \"hang\"\nnode = \"a\"\nsecs = 10.0\n")
         .expect("valid schedule");
@@ -113,4 +122,140 @@ fn the_checkers_schedule_format_replays() {
     assert!(run.result.recovered, "{:#?}", run.timeline);
     assert_eq!(run.result.violation, None);
     assert_eq!(run.result.serving_at_end, Some(1), "the service moved to b");
+}
+
+#[test]
+fn a_hung_host_serves_nobody_and_its_outage_counts() {
+    // 10 s of a frozen Primary are 10 s without the service, though nothing fails over.
+    let s = Schedule::parse("[[event]]\nat = 1.0\nkind = \"hang\"\nnode = \"a\"\nsecs = 10.0\n")
+        .expect("valid schedule");
+    let run = run_schedule(
+        &Profile::thesis(),
+        pair(Platform::Vmware),
+        &s,
+        3,
+        MAX_EVENTS_PER_TRIAL,
+    )
+    .expect("runs");
+    let down: f64 = run.result.down_intervals.iter().map(|(a, b)| b - a).sum();
+    assert!(
+        (9.0..=11.0).contains(&down),
+        "{:?}",
+        run.result.down_intervals
+    );
+    assert!(run.result.recovered);
+    assert_eq!(run.outage, None);
+}
+
+#[test]
+fn a_service_that_never_comes_back_says_why() {
+    // Both hosts of the pair lose power: nothing restarts a guest on local storage.
+    let s = Schedule::parse(
+        "[[event]]\nat = 1.0\nkind = \"power-off\"\nnode = \"h10\"\n\
+         [[event]]\nat = 1.0\nkind = \"power-off\"\nnode = \"h11\"\n",
+    )
+    .expect("valid schedule");
+    let run = run_schedule(
+        &Profile::thesis(),
+        pair(Platform::Vmware),
+        &s,
+        3,
+        MAX_EVENTS_PER_TRIAL,
+    )
+    .expect("runs");
+    assert!(!run.result.recovered);
+    let outage = run.outage.expect("down at the end");
+    assert!(
+        outage.why.contains("a: down") && outage.why.contains("host h10 is off"),
+        "{}",
+        outage.why
+    );
+    // The outage is in the down intervals up to the end of the run.
+    let &(from, to) = run.result.down_intervals.last().expect("an interval");
+    assert!(from <= outage.since && to > from + 800.0, "{from} {to}");
+}
+
+#[test]
+fn a_crashed_guest_reboots_when_the_schedule_says_so() {
+    let s = Schedule::parse(
+        "[[event]]\nat = 1.0\nkind = \"crash\"\nnode = \"b\"\n\
+         [[event]]\nat = 5.0\nkind = \"reboot\"\nnode = \"b\"\n",
+    )
+    .expect("valid schedule");
+    let run = run_schedule(
+        &Profile::thesis(),
+        pair(Platform::Vmware),
+        &s,
+        3,
+        MAX_EVENTS_PER_TRIAL,
+    )
+    .expect("runs");
+    assert_eq!(run.result.violation, None);
+    assert!(
+        run.timeline.iter().any(|l| l.contains("b: VM booted")),
+        "{:#?}",
+        run.timeline
+    );
+    assert!(run.result.down_intervals.is_empty());
+}
+
+/// The checker's `resource-and-stonith` configuration, as a schedule carries it.
+const STONITH_CONFIG: &str = r#"
+format = "dualha-schedule/2"
+
+[config]
+name = "resource-and-stonith"
+protocol = "C"
+fencing = "resource-and-stonith"
+after_sb_0pri = "Disconnect"
+after_sb_1pri = "Disconnect"
+after_sb_2pri = "Disconnect"
+drbd_quorum_witness = false
+stonith = true
+membership_quorum = "two-node"
+rings = 1
+ping_node = false
+cluster_layer = "off"
+start = "running"
+"#;
+
+#[test]
+fn a_schedules_configuration_is_the_one_that_runs() {
+    // The same partition as the study's split brain, in the fenced configuration: DRBD
+    // freezes I/O, its fence-peer helper powers b off, and no split brain follows.
+    let text = format!(
+        "{STONITH_CONFIG}\n[[event]]\nat = 1.0\nkind = \"partition\"\na = \"a\"\nb = \"b\"\n\
+         [[event]]\nat = 5.0\nkind = \"write\"\nnode = \"a\"\nwrite = 3\n"
+    );
+    let s = Schedule::parse(&text).expect("valid schedule");
+    let run = run_schedule(
+        &Profile::thesis(),
+        pair(Platform::Vmware),
+        &s,
+        1,
+        MAX_EVENTS_PER_TRIAL,
+    )
+    .expect("runs");
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    assert!(
+        run.timeline.iter().any(|l| l.contains("I/O suspended")),
+        "{:#?}",
+        run.timeline
+    );
+    assert!(run.result.down_intervals.is_empty());
+    // Without the configuration the same events are the study's split brain.
+    let mut bare = s.clone();
+    bare.config = None;
+    let run = run_schedule(
+        &Profile::thesis(),
+        pair(Platform::Vmware),
+        &bare,
+        1,
+        MAX_EVENTS_PER_TRIAL,
+    )
+    .expect("runs");
+    assert_eq!(
+        run.violations.first().map(|f| f.violation.property),
+        Some(Property::SplitBrain)
+    );
 }

@@ -8,23 +8,16 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::guest::{GuestConfig, GuestConfigError};
-use crate::membership::{MembershipConfig, QuorumConfig};
-use crate::replication::{
-    AfterSb0Pri, AfterSb1Pri, AfterSb2Pri, FencingPolicy, Protocol, QuorumPolicy, ReplicaConfig,
-};
+use crate::membership::MembershipConfig;
+use crate::replication::{AfterSb0Pri, AfterSb1Pri, AfterSb2Pri, ReplicaConfig};
 use crate::resources::{GroupConfig, ResourceKind, ResourceSpec};
 use crate::{Net, NodeId, ProcessId};
 
-/// Guest `a`: the preferred node, Primary in the `running` scenario.
-pub const A: NodeId = NodeId(0);
-/// Guest `b`: the peer.
-pub const B: NodeId = NodeId(1);
-/// The DRBD witness (diskless tie-breaker), when configured.
-pub const WITNESS: NodeId = NodeId(2);
-/// The ipfail ping node (a router on the public network), when configured.
-pub const PING: NodeId = NodeId(3);
-/// The corosync quorum device, when configured.
-pub const QDEVICE: NodeId = NodeId(4);
+pub use crate::schedule::config::{
+    A, B, ClusterLayer, FencingChoice, MembershipQuorum, PING, PairConfig, ProtocolChoice, QDEVICE,
+    Start, WITNESS,
+};
+
 /// The group's replica resource.
 pub const DRBD: ProcessId = ProcessId(1);
 /// The group's service (mount, address and service folded into one resource).
@@ -34,66 +27,6 @@ pub const SERVICE: ProcessId = ProcessId(2);
 pub const BLOCKS: u64 = 8;
 /// At most this many application writes (block 0 is unused; ids 1..=7).
 pub const MAX_WRITES: u8 = 7;
-
-/// DRBD's replication protocol (`protocol`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ProtocolChoice {
-    /// Acknowledged once written locally and handed to the network.
-    A,
-    /// Acknowledged once the peer received it.
-    B,
-    /// Acknowledged once the peer wrote it (DRBD's default).
-    C,
-}
-
-/// DRBD's `fencing` policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FencingChoice {
-    /// No fencing (DRBD's default, the study's configuration).
-    DontCare,
-    /// `fence-peer` outdates the peer (dopd): exit 4 if a ring reaches it, else 5.
-    ResourceOnly,
-    /// I/O freezes and `fence-peer` STONITHs the peer (exit 7).
-    ResourceAndStonith,
-}
-
-/// votequorum in the membership layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MembershipQuorum {
-    /// `two_node` without `wait_for_all`: Heartbeat's behaviour, a lone node is quorate.
-    TwoNode,
-    /// `two_node` with `wait_for_all` (votequorum's default for two_node).
-    TwoNodeWaitForAll,
-    /// Plain majority, 2 of 2: a lone node never has quorum.
-    Majority,
-    /// A quorum device (corosync-qnetd, ffsplit) as the third vote.
-    Qdevice,
-}
-
-/// The virtualization-cluster layer under the guests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClusterLayer {
-    /// No VM restart: a guest whose host is down stays down.
-    Off,
-    /// vSphere HA restarts the VM of a dead host on another host (shared storage).
-    Vmware,
-    /// Nova evacuate + Masakari restarts it (same abstraction, slower in reality).
-    Openstack,
-}
-
-/// Where the exploration starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Start {
-    /// Both guests booted, connected and in sync; `a` runs the group as Primary.
-    Running,
-    /// Both guests boot (in sync, both Secondary) while every network between them is
-    /// cut.
-    Partitioned,
-}
 
 /// A kind of fault the checker may inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -358,40 +291,6 @@ impl CheckConfig {
     /// The configuration of guest `me` (a or b).
     pub fn guest(&self, me: NodeId) -> GuestConfig {
         let peer = if me == A { B } else { A };
-        let mut replica = ReplicaConfig::new(me, peer, BLOCKS);
-        replica.protocol = match self.protocol {
-            ProtocolChoice::A => Protocol::A,
-            ProtocolChoice::B => Protocol::B,
-            ProtocolChoice::C => Protocol::C,
-        };
-        replica.fencing = match self.fencing {
-            FencingChoice::DontCare => FencingPolicy::DontCare,
-            FencingChoice::ResourceOnly => FencingPolicy::ResourceOnly,
-            FencingChoice::ResourceAndStonith => FencingPolicy::ResourceAndStonith,
-        };
-        replica.after_sb_0pri = self.after_sb_0pri;
-        replica.after_sb_1pri = self.after_sb_1pri;
-        replica.after_sb_2pri = self.after_sb_2pri;
-        if self.drbd_quorum_witness {
-            replica.quorum = QuorumPolicy::Majority;
-            replica.witness = Some(WITNESS);
-        }
-        let mut membership = MembershipConfig::heartbeat(me, peer);
-        membership.rings = self.rings;
-        membership.stonith = self.stonith;
-        membership.quorum = match self.membership_quorum {
-            MembershipQuorum::TwoNode => QuorumConfig {
-                two_node: true,
-                wait_for_all: false,
-                qdevice: None,
-            },
-            MembershipQuorum::TwoNodeWaitForAll => QuorumConfig::two_node(),
-            MembershipQuorum::Majority => QuorumConfig::majority(),
-            MembershipQuorum::Qdevice => QuorumConfig::with_qdevice(QDEVICE),
-        };
-        if self.ping_node {
-            membership.ping_nodes = vec![PING];
-        }
         let resources = vec![
             ResourceSpec::new(DRBD, "drbddisk::r0", ResourceKind::Replica),
             ResourceSpec::new(SERVICE, "service", ResourceKind::Service),
@@ -400,10 +299,32 @@ impl CheckConfig {
         // No failback: a returning `a` stays passive, so the checker explores the
         // failure, not the planned move back.
         group.auto_failback = false;
-        GuestConfig {
-            replica,
-            membership,
+        let mut cfg = GuestConfig {
+            replica: ReplicaConfig::new(me, peer, BLOCKS),
+            membership: MembershipConfig::heartbeat(me, peer),
             group,
+        };
+        self.pair().apply_to(&mut cfg);
+        cfg
+    }
+
+    /// The pair's configuration without the search budget: what a counterexample's
+    /// schedule carries so that the simulator replays the same configuration.
+    pub fn pair(&self) -> PairConfig {
+        PairConfig {
+            name: self.name.clone(),
+            protocol: self.protocol,
+            fencing: self.fencing,
+            after_sb_0pri: self.after_sb_0pri,
+            after_sb_1pri: self.after_sb_1pri,
+            after_sb_2pri: self.after_sb_2pri,
+            drbd_quorum_witness: self.drbd_quorum_witness,
+            stonith: self.stonith,
+            membership_quorum: self.membership_quorum,
+            rings: self.rings,
+            ping_node: self.ping_node,
+            cluster_layer: self.cluster_layer,
+            start: self.start,
         }
     }
 

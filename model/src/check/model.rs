@@ -1,10 +1,19 @@
-//! The stateright [`Model`] over [`State`], and the properties it checks.
+//! The stateright [`Model`] over [`State`], and the properties it checks: the safety
+//! properties of [`crate::properties`] (the simulator's oracles are the same
+//! definitions) on a [`View`] of each state, and the reachability of a failover.
 
-use stateright::{Model, Property};
+use stateright::Model;
 
 use super::config::{A, B, CheckConfig, CheckConfigError, Start};
-use super::state::{Action, Driver, State, ix};
+use std::collections::BTreeMap;
+
+use core::time::Duration;
+
+use super::state::{Action, AnyTimer, Driver, Log, State, bit, ix};
+use crate::properties::{GuestView, Observation, Presence, Property};
+use crate::replication::uuid::GenerationIds;
 use crate::replication::{DiskState, Role};
+use crate::{NodeId, WriteId};
 
 /// The model of one configuration: two guests (replica + membership + resource manager
 /// each), optionally a witness, a ping node, a quorum device and the VM-restart layer.
@@ -13,19 +22,35 @@ pub struct CheckModel {
     /// The driver that runs the machines on a state.
     pub driver: Driver,
     init: State,
+    /// How long after the initial state each of its armed timers fires (the start-up
+    /// run's real durations), for replays.
+    init_timers: BTreeMap<(NodeId, AnyTimer), Duration>,
 }
 
-/// Property names, as the checker reports them.
-pub const NO_SPLIT_BRAIN: &str = "no split brain";
-/// Property names, as the checker reports them.
-pub const NO_LOST_WRITE: &str = "no lost acknowledged write";
-/// Property names, as the checker reports them.
-pub const NO_STALE_PRIMARY: &str = "no stale primary";
-/// Property names, as the checker reports them.
+/// *No split brain* ([`Property::SplitBrain`]): never two Primaries whose data
+/// generations diverged.
+pub const NO_SPLIT_BRAIN: &str = Property::SplitBrain.name();
+/// *No acknowledged write lost from every replica* ([`Property::LostWrite`]).
+pub const NO_LOST_EVERYWHERE: &str = Property::LostWrite.name();
+/// *No acknowledged write missing on a Primary* ([`Property::MissingWrite`]).
+pub const NO_MISSING_WRITE: &str = Property::MissingWrite.name();
+/// The property this checker called "no lost acknowledged write" before the two
+/// durability properties were told apart: [`NO_MISSING_WRITE`].
+pub const NO_LOST_WRITE: &str = NO_MISSING_WRITE;
+/// *No stale primary* ([`Property::StalePrimary`]).
+pub const NO_STALE_PRIMARY: &str = Property::StalePrimary.name();
+/// *Failover happens* (reachability, see [`failover`]).
 pub const FAILOVER: &str = "failover happens";
 
-/// Every property, in report order.
-pub const PROPERTIES: [&str; 4] = [NO_SPLIT_BRAIN, NO_LOST_WRITE, NO_STALE_PRIMARY, FAILOVER];
+/// Every property, in report order: the safety properties of [`crate::properties`] in
+/// [`Property::ALL`] order, then failover.
+pub const PROPERTIES: [&str; 5] = [
+    NO_SPLIT_BRAIN,
+    NO_LOST_EVERYWHERE,
+    NO_MISSING_WRITE,
+    NO_STALE_PRIMARY,
+    FAILOVER,
+];
 
 fn primary(s: &State, i: usize) -> bool {
     s.guests[i]
@@ -33,37 +58,63 @@ fn primary(s: &State, i: usize) -> bool {
         .is_some_and(|g| g.replica().role() == Role::Primary)
 }
 
-/// *No split brain*: never are both guests Primary at once while each has acknowledged
-/// a write the other has never had on its disk. That is the moment the acknowledged-write
-/// history forks into two lines: whichever side a later resync keeps, the other side's
-/// acknowledged writes are gone. (A Primary that crashed, or was fenced, before the
-/// other was promoted is not a split: what it acknowledged alone is the business of
-/// [`no_lost_write`].)
-pub fn no_split_brain(_: &CheckModel, s: &State) -> bool {
-    if !(primary(s, 0) && primary(s, 1)) {
-        return true;
-    }
-    let a_alone = s.acked[0] & !s.seen[1];
-    let b_alone = s.acked[1] & !s.seen[0];
-    a_alone == 0 || b_alone == 0
-}
+/// A state as the properties see it: the guests' replicas (a guest that is down shows
+/// its persisted generations), the acknowledged writes and the abstract disks, where
+/// write `w` lives in block `w` alone, so "held" is "on the disk".
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a>(pub &'a State);
 
-/// *No lost acknowledged write*: every write acknowledged to the application before a
-/// guest was promoted is on that guest's disk for as long as it stays Primary (so on the
-/// disk of every replica that is Primary later).
-pub fn no_lost_write(_: &CheckModel, s: &State) -> bool {
-    (0..2).all(|i| !primary(s, i) || s.must_have[i] & !s.on_disk[i] == 0)
-}
-
-/// *No stale primary*: a Primary never serves from an Inconsistent or Outdated disk.
-pub fn no_stale_primary(_: &CheckModel, s: &State) -> bool {
-    (0..2).all(|i| {
-        s.guests[i].as_ref().is_none_or(|g| {
-            let r = g.replica();
-            r.role() != Role::Primary
-                || !matches!(r.disk(), DiskState::Inconsistent | DiskState::Outdated)
+impl Observation for View<'_> {
+    fn guests(&self) -> impl Iterator<Item = GuestView> + '_ {
+        let s = self.0;
+        [A, B].into_iter().map(move |node| {
+            let i = ix(node);
+            match &s.guests[i] {
+                Some(g) => {
+                    let r = g.replica();
+                    GuestView {
+                        node,
+                        presence: Presence::Up,
+                        role: r.role(),
+                        disk: r.disk(),
+                        generations: r.uuids(),
+                    }
+                }
+                None => GuestView {
+                    node,
+                    presence: Presence::Down,
+                    role: Role::Secondary,
+                    disk: DiskState::Diskless,
+                    generations: s.meta[i]
+                        .as_ref()
+                        .map_or(GenerationIds::JUST_CREATED, |m| m.uuids),
+                },
+            }
         })
-    })
+    }
+
+    fn acknowledged(&self) -> impl Iterator<Item = WriteId> + '_ {
+        let acked = self.0.acked;
+        (1..8).filter(move |&w| acked & bit(w) != 0).map(WriteId)
+    }
+
+    fn holds(&self, guest: NodeId, write: WriteId) -> bool {
+        self.0.on_disk[ix(guest)] & bit(write.0) != 0
+    }
+
+    fn acknowledged_before_promotion(&self, guest: NodeId, write: WriteId) -> bool {
+        self.0.must_have[ix(guest)] & bit(write.0) != 0
+    }
+
+    fn serves(&self, guest: NodeId) -> bool {
+        let i = ix(guest);
+        primary(self.0, i) && self.0.running[i]
+    }
+}
+
+/// Each safety property on a state, as stateright calls it.
+fn holds<const P: usize>(_: &CheckModel, s: &State) -> bool {
+    Property::ALL[P].holds(&View(s))
 }
 
 /// *Failover happens* (checked as `sometimes`): some reachable state has `b` — the guest
@@ -82,11 +133,20 @@ impl CheckModel {
     pub fn new(cfg: CheckConfig) -> Result<CheckModel, CheckConfigError> {
         cfg.validate()?;
         let driver = Driver { cfg };
-        let init = match driver.cfg.start {
+        let (init, log) = match driver.cfg.start {
             Start::Running => driver.settled_state(),
-            Start::Partitioned => driver.boot_state(&mut None, &[]),
+            Start::Partitioned => {
+                let mut log = Log::default();
+                let s = driver.boot_state(&mut Some(&mut log), &[]);
+                (s, log)
+            }
         };
-        Ok(CheckModel { driver, init })
+        let init_timers = log.remaining(&init);
+        Ok(CheckModel {
+            driver,
+            init,
+            init_timers,
+        })
     }
 
     /// The configuration.
@@ -97,6 +157,11 @@ impl CheckModel {
     /// The initial state.
     pub fn init(&self) -> &State {
         &self.init
+    }
+
+    /// How long after the initial state each of its armed timers fires.
+    pub fn init_timers(&self) -> &BTreeMap<(NodeId, AnyTimer), Duration> {
+        &self.init_timers
     }
 
     /// A one-line summary of the guests in `s`: role/disk/connection of each.
@@ -149,12 +214,13 @@ impl Model for CheckModel {
         self.next_state(last, action).map(|s| Self::summary(&s))
     }
 
-    fn properties(&self) -> Vec<Property<Self>> {
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
         vec![
-            Property::always(NO_SPLIT_BRAIN, no_split_brain),
-            Property::always(NO_LOST_WRITE, no_lost_write),
-            Property::always(NO_STALE_PRIMARY, no_stale_primary),
-            Property::sometimes(FAILOVER, failover),
+            stateright::Property::always(NO_SPLIT_BRAIN, holds::<0>),
+            stateright::Property::always(NO_LOST_EVERYWHERE, holds::<1>),
+            stateright::Property::always(NO_MISSING_WRITE, holds::<2>),
+            stateright::Property::always(NO_STALE_PRIMARY, holds::<3>),
+            stateright::Property::sometimes(FAILOVER, failover),
         ]
     }
 }

@@ -5,6 +5,7 @@ use stateright::{Checker, Model};
 
 use super::config::CheckConfig;
 use super::model::{CheckModel, FAILOVER, PROPERTIES};
+use super::state::{Action, State};
 use super::trace::{Counterexample, replay};
 
 /// A property's verdict.
@@ -50,7 +51,7 @@ impl Default for RunOptions {
 }
 
 /// One property's result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PropertyResult {
     /// Its name.
     pub name: String,
@@ -65,7 +66,7 @@ pub struct PropertyResult {
 }
 
 /// The outcome of checking one configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     /// The configuration.
     pub config: CheckConfig,
@@ -114,7 +115,7 @@ pub fn check(model: CheckModel, opts: RunOptions) -> Outcome {
         .map(|&name| {
             let path = checker.discovery(name);
             let sometimes = name == FAILOVER;
-            let actions = path.map(|p| p.into_actions());
+            let actions = path.map(|p| first_hit(&replay_model, name, p.into_actions()));
             let length = actions.as_ref().map(Vec::len);
             let verdict = match (sometimes, actions.is_some()) {
                 (false, true) => Verdict::Violated,
@@ -144,6 +145,34 @@ pub fn check(model: CheckModel, opts: RunOptions) -> Outcome {
         max_depth,
         depth_bounded,
     }
+}
+
+/// The path cut at its first state where property `name` is violated (for a `sometimes`
+/// property: satisfied).
+///
+/// stateright 0.31's BFS records a discovery for every violating state it visits, each
+/// replacing the last, so the path it returns ends in the *last* such state within the
+/// depth bound, not the first; the prefix up to the first hit on that path is a shorter
+/// counterexample (not necessarily the shortest: `--max-depth` bounds that).
+fn first_hit(model: &CheckModel, name: &str, actions: Vec<Action>) -> Vec<Action> {
+    let Some(property) = model.properties().into_iter().find(|p| p.name == name) else {
+        return actions;
+    };
+    let hit = |s: &State| {
+        let holds = (property.condition)(model, s);
+        if name == FAILOVER { holds } else { !holds }
+    };
+    let mut s = model.init().clone();
+    for (k, a) in actions.iter().enumerate() {
+        match model.next_state(&s, a.clone()) {
+            Some(next) => s = next,
+            None => return actions,
+        }
+        if hit(&s) {
+            return actions[..=k].to_vec();
+        }
+    }
+    actions
 }
 
 /// Serves stateright's Explorer for `model` on `127.0.0.1:port` (loopback only); blocks

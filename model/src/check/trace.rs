@@ -6,12 +6,15 @@ use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{CheckConfig, Cut, node_name};
+use super::config::node_name;
 use super::model::CheckModel;
 use super::state::{Action, AnyTimer, Log, State};
 use crate::guest::GuestMsg;
 use crate::replication::{ConnMsg, ReplicaMsg};
+use crate::schedule::{Fault, Format, TimedFault};
 use crate::{Net, Time};
+
+pub use crate::schedule::Schedule;
 
 /// One numbered step of a counterexample.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,98 +35,13 @@ pub struct Step {
     pub state: String,
 }
 
-/// A fault or write of a replayable schedule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
-pub enum ScheduleEvent {
-    /// Cut a network (`cut`: `a-b`, `a-b/ring0`, `a-witness`, ...).
-    Partition {
-        /// When.
-        at_ms: u64,
-        /// What.
-        cut: Cut,
-    },
-    /// Restore it.
-    Heal {
-        /// When.
-        at_ms: u64,
-        /// What.
-        cut: Cut,
-    },
-    /// A guest crashes.
-    Crash {
-        /// When.
-        at_ms: u64,
-        /// Which.
-        node: String,
-    },
-    /// A crashed guest reboots.
-    Reboot {
-        /// When.
-        at_ms: u64,
-        /// Which.
-        node: String,
-    },
-    /// A guest's host loses power.
-    PowerOff {
-        /// When.
-        at_ms: u64,
-        /// Which guest's host.
-        node: String,
-    },
-    /// The cluster layer restarts the guest's VM on another host.
-    ClusterRestart {
-        /// When.
-        at_ms: u64,
-        /// Which.
-        node: String,
-    },
-    /// The next message from `from` to `to` on `net` is lost.
-    LoseMessage {
-        /// When.
-        at_ms: u64,
-        /// Sender.
-        from: String,
-        /// Receiver.
-        to: String,
-        /// Network.
-        net: String,
-    },
-    /// The service dies.
-    KillService {
-        /// When.
-        at_ms: u64,
-        /// Where.
-        node: String,
-    },
-    /// The application writes block `write` with payload `write` on a Primary.
-    Write {
-        /// When.
-        at_ms: u64,
-        /// Where.
-        node: String,
-        /// The write's id (and block).
-        write: u8,
-    },
-}
-
-/// A replayable schedule: the configuration and the faults and writes in time order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Schedule {
-    /// Format tag: `dualha-schedule/1`.
-    pub format: String,
-    /// The configuration checked.
-    pub config: CheckConfig,
-    /// The events.
-    pub events: Vec<ScheduleEvent>,
-}
-
 /// A replayed path.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Counterexample {
     /// The steps.
     pub steps: Vec<Step>,
-    /// The faults and writes alone.
+    /// The faults and writes alone, with the configuration: what `dualha simulate
+    /// --schedule` replays.
     pub schedule: Schedule,
 }
 
@@ -247,14 +165,48 @@ fn ms(t: Time) -> u64 {
     u64::try_from((t - Time::ZERO).as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The schedule event of a fault or write (`None` for the system's own steps).
+/// `next_write` is the number the write gets (writes are numbered in order; write `w`
+/// goes to block `w`).
+fn schedule_event(a: &Action, next_write: u8) -> Option<Fault> {
+    let n = |x| node_name(x).to_string();
+    let cut = |c: &super::config::Cut| (n(c.x), n(c.y), c.net.map(|net| net.to_string()));
+    Some(match a {
+        Action::Partition(c) => {
+            let (a, b, net) = cut(c);
+            Fault::Partition { a, b, net }
+        }
+        Action::Heal(c) => {
+            let (a, b, net) = cut(c);
+            Fault::Heal { a, b, net }
+        }
+        Action::Crash { node } => Fault::Crash { node: n(*node) },
+        Action::Reboot { node } => Fault::Reboot { node: n(*node) },
+        Action::PowerOff { node } => Fault::PowerOff { node: n(*node) },
+        Action::ClusterRestart { node } => Fault::ClusterRestart { node: n(*node) },
+        Action::Lose { from, to, net } => Fault::LoseMessages {
+            a: n(*from),
+            b: n(*to),
+            net: Some(net.to_string()),
+            count: 1,
+        },
+        Action::KillService { node } => Fault::KillService { node: n(*node) },
+        Action::Write { node } => Fault::Write {
+            node: n(*node),
+            write: u64::from(next_write),
+        },
+        _ => return None,
+    })
+}
+
 /// Replays `actions` from the model's initial state.
 pub fn replay(model: &CheckModel, actions: &[Action]) -> Counterexample {
     let driver = &model.driver;
     let mut s = model.init().clone();
     let mut log = Log::default();
-    // Deadlines of the timers armed at the start: a fresh interval from time zero.
-    for &(n, t) in &s.timers {
-        log.deadlines.insert((n, t), Time::ZERO);
+    // Timers armed at the start fire when the start-up run left them due.
+    for (&k, &after) in model.init_timers() {
+        log.deadlines.insert(k, Time::ZERO + after);
     }
     let mut steps = Vec::new();
     let mut events = Vec::new();
@@ -271,48 +223,12 @@ pub fn replay(model: &CheckModel, actions: &[Action]) -> Counterexample {
         let next_write = s.next_write + 1;
         driver.apply(&mut s, a, &mut Some(&mut log));
         let at_ms = ms(log.now);
-        let n = |x| node_name(x).to_string();
-        match a {
-            Action::Partition(c) => events.push(ScheduleEvent::Partition { at_ms, cut: *c }),
-            Action::Heal(c) => events.push(ScheduleEvent::Heal { at_ms, cut: *c }),
-            Action::Crash { node } => events.push(ScheduleEvent::Crash {
-                at_ms,
-                node: n(*node),
-            }),
-            Action::Reboot { node } => events.push(ScheduleEvent::Reboot {
-                at_ms,
-                node: n(*node),
-            }),
-            Action::PowerOff { node } => {
-                events.push(ScheduleEvent::PowerOff {
-                    at_ms,
-                    node: n(*node),
-                });
-            }
-            Action::ClusterRestart { node } => {
-                events.push(ScheduleEvent::ClusterRestart {
-                    at_ms,
-                    node: n(*node),
-                });
-            }
-            Action::Lose { from, to, net } => events.push(ScheduleEvent::LoseMessage {
-                at_ms,
-                from: n(*from),
-                to: n(*to),
-                net: net.to_string(),
-            }),
-            Action::KillService { node } => {
-                events.push(ScheduleEvent::KillService {
-                    at_ms,
-                    node: n(*node),
-                });
-            }
-            Action::Write { node } => events.push(ScheduleEvent::Write {
-                at_ms,
-                node: n(*node),
-                write: next_write,
-            }),
-            _ => {}
+        if let Some(fault) = schedule_event(a, next_write) {
+            events.push(TimedFault {
+                // Milliseconds are exact in f64 far beyond any path the checker explores.
+                at: at_ms as f64 / 1000.0,
+                fault,
+            });
         }
         let effects = log
             .events
@@ -337,8 +253,8 @@ pub fn replay(model: &CheckModel, actions: &[Action]) -> Counterexample {
     Counterexample {
         steps,
         schedule: Schedule {
-            format: "dualha-schedule/1".to_string(),
-            config: model.config().clone(),
+            format: Some(Format::V2),
+            config: Some(model.config().pair()),
             events,
         },
     }

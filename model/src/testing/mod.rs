@@ -654,15 +654,19 @@ impl<M: Machine> Cluster<M> {
         true
     }
 
-    /// Runs every event up to and including `until`, then sets the clock to `until`.
-    pub fn run_until(&mut self, until: Time) {
-        while self
-            .queue
+    /// Processes the next event if it is due at or before `until`; false if none is (the
+    /// clock then stays where it is). A driver that checks something after every event
+    /// steps with this, then calls [`Cluster::run_until`] to move the clock on.
+    pub fn step_until(&mut self, until: Time) -> bool {
+        self.queue
             .peek()
             .is_some_and(|Reverse((at, _, _))| *at <= until)
-        {
-            self.step();
-        }
+            && self.step()
+    }
+
+    /// Runs every event up to and including `until`, then sets the clock to `until`.
+    pub fn run_until(&mut self, until: Time) {
+        while self.step_until(until) {}
         self.now = self.now.max(until);
     }
 

@@ -1,15 +1,18 @@
-//! The model checker's `dualha-schedule/1` JSON, as far as the simulator replays it.
+//! The model checker's earlier JSON, `dualha-schedule/1`, read as it always was: faults
+//! only, the configuration not applied, reboots and writes left to the simulator.
 //!
-//! Reboots and writes are left to the simulator (the cluster layer boots VMs, the
-//! transaction probe writes). Each event is read strictly: unknown or duplicate keys,
-//! a missing time or a missing node are errors, not defaults.
+//! The checker now writes `dualha-schedule/2` (`model::schedule`), which keeps the
+//! configuration and the writes; this reader keeps files written before that working.
+//! Each event is read strictly: unknown or duplicate keys, a missing time or a missing
+//! node are errors, not defaults.
 
 use serde::Deserialize;
 
 use super::{Schedule, ScheduleError, ScheduledFault, TimedFault};
 use crate::limits::MAX_SCHEDULE_EVENTS;
 
-/// The whole file; `config` (the checked configuration) is not needed here.
+/// The whole file; `config` (the checked configuration) is not applied to version 1
+/// (re-run the checker for a version 2 schedule that carries it).
 #[derive(Deserialize)]
 struct CheckerSchedule {
     format: String,
@@ -91,6 +94,7 @@ pub(super) fn from_checker_json(text: &str) -> Result<Schedule, ScheduleError> {
             "lose-message" => ScheduledFault::LoseMessages {
                 a: e.from.clone().ok_or_else(|| missing("from"))?,
                 b: e.to.clone().ok_or_else(|| missing("to"))?,
+                net: None,
                 count: 1,
             },
             "reboot" | "write" => continue,
@@ -104,5 +108,9 @@ pub(super) fn from_checker_json(text: &str) -> Result<Schedule, ScheduleError> {
         };
         events.push(TimedFault { at, fault });
     }
-    Ok(Schedule { events })
+    Ok(Schedule {
+        format: None,
+        config: None,
+        events,
+    })
 }

@@ -1,6 +1,9 @@
 //! Scripted fault schedules: what happens when, in a trial.
 //!
-//! Two ways in: a TOML list written by a person,
+//! The schedule type is `model::schedule::Schedule`, the one the model checker writes
+//! with every counterexample (`dualha check --schedules DIR`, JSON, format
+//! `dualha-schedule/2`, with the pair's configuration and the application writes) and a
+//! person writes by hand (TOML):
 //!
 //! ```toml
 //! [[event]]
@@ -11,147 +14,36 @@
 //! net = "ring0"          # optional: public, replication, ring0, ring1; all if absent
 //! ```
 //!
-//! and the schedule the model checker writes with a counterexample (JSON, format
-//! `dualha-schedule/1`: `{"format", "config", "events": [{"event": "partition",
-//! "at_ms": .., "cut": "a-b/ring0"}, ...]}`), so a counterexample found by `dualha check`
-//! replays here with real durations. Node names are the guests `a` and `b` and the hosts
+//! so a counterexample found by `dualha check` replays here with real durations, in the
+//! configuration it was found in. Node names are the guests `a` and `b` and the hosts
 //! `h10`..`h13` (the witness, ping node and quorum device of the checker are not in the
-//! simulated lab).
+//! simulated lab, so a configuration with them is refused). The checker's earlier JSON
+//! (`dualha-schedule/1`, `at_ms` and `cut`) is still read (`checker`), faults only, as
+//! before.
 //!
-//! Everything is checked before a run (`validate`, and `validate_for` an architecture):
-//! times and durations within [`crate::limits`], node names that exist and fit the
-//! fault (a service dies on a guest, not on a host), two different ends for a partition,
-//! no unknown keys, at most [`MAX_SCHEDULE_EVENTS`] events.
+//! Everything is checked before a run ([`LabSchedule::validate`], and
+//! [`LabSchedule::validate_for`] an architecture, [`LabSchedule::check_lab`] the lab and
+//! profile): times and durations within [`crate::limits`], node names that exist and
+//! fit the fault (a service dies on a guest, not on a host), two different ends for a
+//! partition, no unknown keys, at most [`MAX_SCHEDULE_EVENTS`] events, a configuration
+//! the lab can set up.
 
 mod checker;
 mod random;
 mod validate;
 
-use serde::{Deserialize, Serialize};
-
 use model::{Net, NodeId};
+use serde::Deserialize;
 
 use crate::limits::{MAX_INPUT_BYTES, MAX_SCHEDULE_EVENTS};
+use crate::profile::Profile;
+use crate::scenario::{Architecture, Cell};
 
+pub use model::schedule::{
+    ClusterLayer, Fault as ScheduledFault, Format, PairConfig, Schedule, TimedFault,
+};
 pub use random::{MAX_RANDOM_SPAN_SECS, MIN_MEAN_GAP_SECS};
-
-/// One scheduled fault or write.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ScheduledFault {
-    /// Cut the networks between two guests or two hosts (one network if `net` is given).
-    Partition {
-        /// One end.
-        a: String,
-        /// The other end.
-        b: String,
-        /// `public`, `replication`, `ring0`, `ring1`; every network if absent.
-        #[serde(default)]
-        net: Option<String>,
-    },
-    /// Restore them.
-    Heal {
-        /// One end.
-        a: String,
-        /// The other end.
-        b: String,
-        /// As for `partition`.
-        #[serde(default)]
-        net: Option<String>,
-    },
-    /// A guest crashes (its VM dies; the cluster layer may restart it).
-    Crash {
-        /// The guest.
-        node: String,
-    },
-    /// A guest's host loses power.
-    PowerOff {
-        /// The guest whose host, or a host (`h10`).
-        node: String,
-    },
-    /// A host hangs for `secs` seconds: it and its guests stop, then go on.
-    Hang {
-        /// The guest whose host, or a host.
-        node: String,
-        /// How long.
-        secs: f64,
-    },
-    /// The service dies on a guest.
-    KillService {
-        /// The guest.
-        node: String,
-    },
-    /// A guest's disk fails.
-    DiskFailure {
-        /// The guest.
-        node: String,
-    },
-    /// The cluster layer restarts the guest's VM on another host of its cluster (the
-    /// two-layer race), after the platform's boot time.
-    ClusterRestart {
-        /// The guest.
-        node: String,
-    },
-    /// The next `count` messages between two guests or two hosts are lost.
-    LoseMessages {
-        /// One end.
-        a: String,
-        /// The other end.
-        b: String,
-        /// How many.
-        count: u32,
-    },
-}
-
-impl ScheduledFault {
-    /// The `kind` as a schedule spells it.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ScheduledFault::Partition { .. } => "partition",
-            ScheduledFault::Heal { .. } => "heal",
-            ScheduledFault::Crash { .. } => "crash",
-            ScheduledFault::PowerOff { .. } => "power-off",
-            ScheduledFault::Hang { .. } => "hang",
-            ScheduledFault::KillService { .. } => "kill-service",
-            ScheduledFault::DiskFailure { .. } => "disk-failure",
-            ScheduledFault::ClusterRestart { .. } => "cluster-restart",
-            ScheduledFault::LoseMessages { .. } => "lose-messages",
-        }
-    }
-}
-
-/// The keys an event of `kind` may have in a TOML schedule (`None` for an unknown kind,
-/// which the parser reports).
-fn keys_of(kind: &str) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        "partition" | "heal" => &["at", "kind", "a", "b", "net"],
-        "crash" | "power-off" | "kill-service" | "disk-failure" | "cluster-restart" => {
-            &["at", "kind", "node"]
-        }
-        "hang" => &["at", "kind", "node", "secs"],
-        "lose-messages" => &["at", "kind", "a", "b", "count"],
-        _ => return None,
-    })
-}
-
-/// A fault at a time.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TimedFault {
-    /// Seconds after the warm-up.
-    pub at: f64,
-    /// What.
-    #[serde(flatten)]
-    pub fault: ScheduledFault,
-}
-
-/// A schedule.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Schedule {
-    /// The events, in any order (they run in time order).
-    #[serde(default, rename = "event")]
-    pub events: Vec<TimedFault>,
-}
+pub use validate::lab_of;
 
 /// A schedule that cannot be used; names the event, the key and the value.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +67,14 @@ pub enum ScheduleError {
         /// What is wrong, naming the key and the value.
         problem: String,
     },
+    /// The schedule's configuration cannot be set up in this lab.
+    #[error("config.{key}: {problem}")]
+    Config {
+        /// The key of `config` (or the model's field) at fault.
+        key: String,
+        /// What is wrong and what would work.
+        problem: String,
+    },
     /// A parameter of a random schedule out of range.
     #[error(transparent)]
     Random(#[from] crate::limits::RangeError),
@@ -194,48 +94,99 @@ pub enum ScheduleError {
     },
 }
 
-impl Schedule {
-    /// Reads a TOML schedule, or the checker's JSON (recognised by its first `{`), and
-    /// checks it (`validate`; `validate_for` the lab it will run in is the caller's).
-    pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
+/// What the simulator does with a [`Schedule`]: read it, draw one, check it against
+/// its lab.
+pub trait LabSchedule: Sized {
+    /// Reads a TOML schedule, or a JSON one (recognised by its first `{`: the checker's
+    /// `dualha-schedule/2`, or its earlier `dualha-schedule/1`), and checks it
+    /// ([`LabSchedule::validate`]; the lab it will run in is the caller's).
+    fn parse(text: &str) -> Result<Self, ScheduleError>;
+
+    /// A random schedule (see `random`).
+    fn stochastic(seed: u64, span: f64, mean_gap: f64) -> Result<Self, ScheduleError>;
+
+    /// Checks times, durations, counts, node and network names, and that each fault
+    /// fits its targets; independent of the lab.
+    fn validate(&self) -> Result<(), ScheduleError>;
+
+    /// [`LabSchedule::validate`], and that every node it names exists in the lab of
+    /// `architecture`.
+    fn validate_for(&self, architecture: Architecture) -> Result<(), ScheduleError>;
+
+    /// [`LabSchedule::validate_for`] the cell's architecture, and that the schedule's
+    /// configuration fits the lab of `cell` (its cluster layer is the cell's, it needs
+    /// no node the lab lacks, the profile's guests accept it) and its writes fit the
+    /// profile's device.
+    fn check_lab(&self, cell: Cell, profile: &Profile) -> Result<(), ScheduleError>;
+}
+
+impl LabSchedule for Schedule {
+    fn parse(text: &str) -> Result<Schedule, ScheduleError> {
         if text.len() > MAX_INPUT_BYTES {
             return Err(ScheduleError::TooLarge(text.len()));
         }
         let s = if text.trim_start().starts_with('{') {
-            checker::from_checker_json(text)?
+            from_json(text)?
         } else {
-            let s = toml::from_str::<Schedule>(text)
-                .map_err(|e| ScheduleError::Parse(e.to_string()))?;
+            // Look at each event's keys first: the message names the event and lists
+            // the keys its kind allows.
             check_toml_keys(text)?;
-            s
+            toml::from_str::<Schedule>(text).map_err(|e| ScheduleError::Parse(e.to_string()))?
         };
         s.validate()?;
         Ok(s)
     }
 
-    /// The events in time order (stable for equal times).
-    pub fn in_order(&self) -> Vec<TimedFault> {
-        let mut v = self.events.clone();
-        v.sort_by(|x, y| x.at.total_cmp(&y.at));
-        v
+    fn stochastic(seed: u64, span: f64, mean_gap: f64) -> Result<Schedule, ScheduleError> {
+        random::stochastic(seed, span, mean_gap)
+    }
+
+    fn validate(&self) -> Result<(), ScheduleError> {
+        validate::validate(self)
+    }
+
+    fn validate_for(&self, architecture: Architecture) -> Result<(), ScheduleError> {
+        validate::validate_for(self, architecture)
+    }
+
+    fn check_lab(&self, cell: Cell, profile: &Profile) -> Result<(), ScheduleError> {
+        validate::validate_for(self, cell.architecture)?;
+        validate::check_lab(self, cell, profile)
     }
 }
 
-/// serde cannot refuse unknown keys of a flattened enum, and a misspelled optional key
-/// (`nett = "ring0"`) would silently cut every network: look at each event's keys.
+/// The checker's JSON: its format tag says which.
+fn from_json(text: &str) -> Result<Schedule, ScheduleError> {
+    #[derive(Deserialize)]
+    struct Tag {
+        format: Option<String>,
+    }
+    let tag: Tag = serde_json::from_str(text).map_err(|e| ScheduleError::Parse(e.to_string()))?;
+    if tag.format.as_deref() == Some("dualha-schedule/1") {
+        return checker::from_checker_json(text);
+    }
+    serde_json::from_str::<Schedule>(text).map_err(|e| ScheduleError::Parse(e.to_string()))
+}
+
+/// serde's own refusal of an unknown key names neither the event nor what its kind
+/// allows; a misspelled optional key (`nett = "ring0"`) would otherwise be refused with
+/// a bare "unknown field": look at each event's keys first.
 fn check_toml_keys(text: &str) -> Result<(), ScheduleError> {
     let table: toml::Table =
         toml::from_str(text).map_err(|e| ScheduleError::Parse(e.to_string()))?;
     let Some(events) = table.get("event").and_then(toml::Value::as_array) else {
         return Ok(());
     };
+    if events.len() > MAX_SCHEDULE_EVENTS {
+        return Err(ScheduleError::TooManyEvents(events.len()));
+    }
     for (index, e) in events.iter().enumerate() {
         let Some(e) = e.as_table() else { continue };
         let kind = e
             .get("kind")
             .and_then(toml::Value::as_str)
             .unwrap_or_default();
-        let Some(allowed) = keys_of(kind) else {
+        let Some(allowed) = ScheduledFault::keys_of(kind) else {
             continue;
         };
         if let Some(key) = e.keys().find(|k| !allowed.contains(&k.as_str())) {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::profile::Profile;
 use crate::scenario::Architecture;
 
 #[test]
@@ -211,4 +212,107 @@ fn size_and_count_are_bounded() {
     assert!(e.contains("10001 events"), "{e}");
     // Empty input is a schedule without faults.
     assert_eq!(Schedule::parse("").expect("empty").events, vec![]);
+}
+
+/// A complete configuration (the checker's `heartbeat-no-fencing`) with `change` applied.
+fn config_toml(change: &str) -> String {
+    let keys = [
+        ("name", "\"heartbeat-no-fencing\""),
+        ("protocol", "\"C\""),
+        ("fencing", "\"dont-care\""),
+        ("after_sb_0pri", "\"Disconnect\""),
+        ("after_sb_1pri", "\"Disconnect\""),
+        ("after_sb_2pri", "\"Disconnect\""),
+        ("drbd_quorum_witness", "false"),
+        ("stonith", "false"),
+        ("membership_quorum", "\"two-node\""),
+        ("rings", "1"),
+        ("ping_node", "false"),
+        ("cluster_layer", "\"off\""),
+        ("start", "\"running\""),
+    ];
+    let (key, value) = change.split_once(" = ").unwrap_or((change, ""));
+    let mut text = "format = \"dualha-schedule/2\"\n[config]\n".to_string();
+    for (k, v) in keys {
+        if k == key {
+            if !value.is_empty() {
+                text.push_str(&format!("{k} = {value}\n"));
+            }
+        } else {
+            text.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    if !keys.iter().any(|(k, _)| *k == key) && !value.is_empty() {
+        text.push_str(&format!("{key} = {value}\n"));
+    }
+    text + &one("partition", "a = \"a\"\nb = \"b\"\n")
+}
+
+fn pair_cell() -> Cell {
+    Cell {
+        failure: crate::scenario::FailureKind::Software,
+        architecture: Architecture::DrbdHeartbeat,
+        platform: crate::scenario::Platform::Vmware,
+        service: crate::scenario::Service::Apache,
+    }
+}
+
+#[test]
+fn the_checkers_schedule_reads_the_same_as_json_and_toml() {
+    let toml_text = config_toml("");
+    let s = Schedule::parse(&toml_text).expect("valid");
+    assert_eq!(
+        s.config.as_ref().map(|c| c.name.as_str()),
+        Some("heartbeat-no-fencing")
+    );
+    let json = serde_json::to_string(&s).expect("JSON");
+    assert_eq!(Schedule::parse(&json).expect("valid JSON"), s);
+    s.check_lab(pair_cell(), &Profile::thesis())
+        .expect("the pair's lab");
+}
+
+#[test]
+fn a_configuration_is_complete_and_fits_the_lab_or_is_refused() {
+    // A missing key is an error, never the default.
+    let e = err(&config_toml("fencing"));
+    assert!(e.contains("missing field `fencing`"), "{e}");
+    let e = err(&config_toml("fencnig = \"dont-care\""));
+    assert!(e.contains("unknown field `fencnig`"), "{e}");
+    let lab = |change: &str| {
+        Schedule::parse(&config_toml(change))
+            .expect("valid")
+            .check_lab(pair_cell(), &Profile::thesis())
+            .expect_err("refused")
+            .to_string()
+    };
+    let e = lab("drbd_quorum_witness = true");
+    assert!(
+        e.starts_with("config.drbd_quorum_witness") && e.contains("no DRBD witness"),
+        "{e}"
+    );
+    let e = lab("membership_quorum = \"qdevice\"");
+    assert!(e.contains("no quorum device"), "{e}");
+    let e = lab("cluster_layer = \"vmware\"");
+    assert!(
+        e.contains("--architecture combined --platform vmware"),
+        "{e}"
+    );
+    let e = lab("rings = 3");
+    assert!(
+        e.starts_with("config.(guest)") && e.contains("rings"),
+        "{e}"
+    );
+    // A write beyond the profile's device.
+    let s = Schedule::parse(&one("write", "node = \"a\"\nwrite = 5000\n")).expect("valid");
+    let e = s
+        .check_lab(pair_cell(), &Profile::thesis())
+        .expect_err("beyond the device")
+        .to_string();
+    assert!(
+        e.contains("write = 5000") && e.contains("drbd.blocks = 1024"),
+        "{e}"
+    );
+    // A write on a host.
+    let e = err(&one("write", "node = \"h10\"\nwrite = 1\n"));
+    assert!(e.contains("takes a guest"), "{e}");
 }

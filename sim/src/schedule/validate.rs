@@ -1,13 +1,15 @@
-//! Checking a schedule before it runs: every error names the event, the key and the
-//! value.
+//! Checking a schedule before it runs: every error names the event (or the
+//! configuration's key) and the value.
 
 use model::NodeId;
+use model::schedule::{ClusterLayer, MembershipQuorum};
 
 use super::{Schedule, ScheduleError, ScheduledFault, parse_net, parse_node};
 use crate::limits::{
     MAX_LOST_MESSAGES, MAX_SCHEDULE_EVENTS, MAX_SCHEDULE_SECS, MAX_SECS, int_in, secs_in,
 };
-use crate::scenario::Architecture;
+use crate::profile::Profile;
+use crate::scenario::{Architecture, Cell, Platform};
 use crate::world::Layout;
 
 /// The shortest host hang, seconds.
@@ -18,127 +20,216 @@ fn is_guest(n: NodeId) -> bool {
     n.0 < 10
 }
 
-impl Schedule {
-    /// Checks times, durations, counts, node and network names, and that each fault
-    /// fits its targets; independent of the lab (see [`Schedule::validate_for`]).
-    pub fn validate(&self) -> Result<(), ScheduleError> {
-        if self.events.len() > MAX_SCHEDULE_EVENTS {
-            return Err(ScheduleError::TooManyEvents(self.events.len()));
-        }
-        for (index, e) in self.events.iter().enumerate() {
-            let fail = |problem: String| ScheduleError::Event {
-                index,
-                kind: e.fault.kind().to_string(),
-                problem,
-            };
-            secs_in("at", e.at, 0.0, MAX_SCHEDULE_SECS).map_err(|r| fail(r.to_string()))?;
-            let node = |key: &str, name: &str| {
-                parse_node(name).ok_or_else(|| {
-                    fail(format!(
-                        "unknown node {name:?} ({key}); allowed: a, b, h10, h11, h12, h13"
-                    ))
-                })
-            };
-            match &e.fault {
-                ScheduledFault::Partition { a, b, net } | ScheduledFault::Heal { a, b, net } => {
-                    if let Some(n) = net {
-                        parse_net(n).ok_or_else(|| {
-                            fail(format!(
-                                "unknown net {n:?}; allowed: public, replication, ring0, ring1 \
-                                 (leave `net` out for every network)"
-                            ))
-                        })?;
-                    }
-                    pair(node("a", a)?, node("b", b)?, a, b).map_err(fail)?;
-                }
-                ScheduledFault::LoseMessages { a, b, count } => {
-                    pair(node("a", a)?, node("b", b)?, a, b).map_err(fail)?;
-                    int_in(
-                        "count",
-                        u64::from(*count),
-                        1,
-                        u64::from(MAX_LOST_MESSAGES),
-                        "",
-                    )
-                    .map_err(|r| fail(r.to_string()))?;
-                }
-                ScheduledFault::Crash { node: n }
-                | ScheduledFault::KillService { node: n }
-                | ScheduledFault::DiskFailure { node: n }
-                | ScheduledFault::ClusterRestart { node: n } => {
-                    if !is_guest(node("node", n)?) {
-                        return Err(fail(format!(
-                            "node = {n:?}: {} takes a guest (a or b){}",
-                            e.fault.kind(),
-                            if matches!(e.fault, ScheduledFault::Crash { .. }) {
-                                "; a host fails with power-off or hang"
-                            } else {
-                                ""
-                            }
-                        )));
-                    }
-                }
-                ScheduledFault::PowerOff { node: n } => {
-                    node("node", n)?;
-                }
-                ScheduledFault::Hang { node: n, secs } => {
-                    node("node", n)?;
-                    secs_in("secs", *secs, MIN_HANG_SECS, MAX_SECS)
-                        .map_err(|r| fail(r.to_string()))?;
-                }
-            }
-        }
-        Ok(())
+/// Checks times, durations, counts, node and network names, and that each fault fits
+/// its targets; independent of the lab (see [`validate_for`]).
+pub(super) fn validate(s: &Schedule) -> Result<(), ScheduleError> {
+    if s.events.len() > MAX_SCHEDULE_EVENTS {
+        return Err(ScheduleError::TooManyEvents(s.events.len()));
     }
-
-    /// [`Schedule::validate`], and that every node it names exists in the lab of
-    /// `architecture` (no guest `b` in the single-node lab, hosts `h12` and `h13` only in
-    /// the combined one).
-    pub fn validate_for(&self, architecture: Architecture) -> Result<(), ScheduleError> {
-        self.validate()?;
-        let layout = Layout::of(architecture);
-        let present = |n: NodeId| {
-            layout.home.contains_key(&n) || layout.clusters.iter().any(|c| c.hosts.contains(&n))
+    for (index, e) in s.events.iter().enumerate() {
+        let fail = |problem: String| ScheduleError::Event {
+            index,
+            kind: e.fault.kind().to_string(),
+            problem,
         };
-        let mut names: Vec<String> = layout
-            .home
-            .keys()
-            .map(|&g| crate::world::node_name(g))
-            .collect();
-        names.extend(
-            layout
-                .clusters
-                .iter()
-                .flat_map(|c| c.hosts.iter().map(|&h| crate::world::node_name(h))),
-        );
-        for (index, e) in self.events.iter().enumerate() {
-            let named: Vec<(&str, &String)> = match &e.fault {
-                ScheduledFault::Partition { a, b, .. }
-                | ScheduledFault::Heal { a, b, .. }
-                | ScheduledFault::LoseMessages { a, b, .. } => vec![("a", a), ("b", b)],
-                ScheduledFault::Crash { node }
-                | ScheduledFault::PowerOff { node }
-                | ScheduledFault::Hang { node, .. }
-                | ScheduledFault::KillService { node }
-                | ScheduledFault::DiskFailure { node }
-                | ScheduledFault::ClusterRestart { node } => vec![("node", node)],
-            };
-            for (key, name) in named {
-                if !parse_node(name).is_some_and(present) {
-                    return Err(ScheduleError::Event {
-                        index,
-                        kind: e.fault.kind().to_string(),
-                        problem: format!(
-                            "{key} = {name:?} is not in the {} lab (its nodes: {})",
-                            architecture.label(),
-                            names.join(", ")
-                        ),
-                    });
+        secs_in("at", e.at, 0.0, MAX_SCHEDULE_SECS).map_err(|r| fail(r.to_string()))?;
+        let node = |key: &str, name: &str| {
+            parse_node(name).ok_or_else(|| {
+                fail(format!(
+                    "unknown node {name:?} ({key}); allowed: a, b, h10, h11, h12, h13"
+                ))
+            })
+        };
+        let net = |n: &Option<String>| -> Result<(), ScheduleError> {
+            if let Some(n) = n {
+                parse_net(n).ok_or_else(|| {
+                    fail(format!(
+                        "unknown net {n:?}; allowed: public, replication, ring0, ring1 \
+                         (leave `net` out for every network)"
+                    ))
+                })?;
+            }
+            Ok(())
+        };
+        let guest = |n: &str| -> Result<(), ScheduleError> {
+            if is_guest(node("node", n)?) {
+                return Ok(());
+            }
+            Err(fail(format!(
+                "node = {n:?}: {} takes a guest (a or b){}",
+                e.fault.kind(),
+                if matches!(e.fault, ScheduledFault::Crash { .. }) {
+                    "; a host fails with power-off or hang"
+                } else {
+                    ""
                 }
+            )))
+        };
+        match &e.fault {
+            ScheduledFault::Partition { a, b, net: n } | ScheduledFault::Heal { a, b, net: n } => {
+                net(n)?;
+                pair(node("a", a)?, node("b", b)?, a, b).map_err(fail)?;
+            }
+            ScheduledFault::LoseMessages {
+                a,
+                b,
+                net: n,
+                count,
+            } => {
+                net(n)?;
+                pair(node("a", a)?, node("b", b)?, a, b).map_err(fail)?;
+                int_in(
+                    "count",
+                    u64::from(*count),
+                    1,
+                    u64::from(MAX_LOST_MESSAGES),
+                    "",
+                )
+                .map_err(|r| fail(r.to_string()))?;
+            }
+            ScheduledFault::Crash { node: n }
+            | ScheduledFault::Reboot { node: n }
+            | ScheduledFault::KillService { node: n }
+            | ScheduledFault::DiskFailure { node: n }
+            | ScheduledFault::ClusterRestart { node: n }
+            | ScheduledFault::Write { node: n, .. } => guest(n)?,
+            ScheduledFault::PowerOff { node: n } => {
+                node("node", n)?;
+            }
+            ScheduledFault::Hang { node: n, secs } => {
+                node("node", n)?;
+                secs_in("secs", *secs, MIN_HANG_SECS, MAX_SECS).map_err(|r| fail(r.to_string()))?;
             }
         }
-        Ok(())
     }
+    Ok(())
+}
+
+/// [`validate`], and that every node it names exists in the lab of `architecture` (no
+/// guest `b` in the single-node lab, hosts `h12` and `h13` only in the combined one).
+pub(super) fn validate_for(s: &Schedule, architecture: Architecture) -> Result<(), ScheduleError> {
+    validate(s)?;
+    let layout = Layout::of(architecture);
+    let present = |n: NodeId| {
+        layout.home.contains_key(&n) || layout.clusters.iter().any(|c| c.hosts.contains(&n))
+    };
+    let mut names: Vec<String> = layout
+        .home
+        .keys()
+        .map(|&g| crate::world::node_name(g))
+        .collect();
+    names.extend(
+        layout
+            .clusters
+            .iter()
+            .flat_map(|c| c.hosts.iter().map(|&h| crate::world::node_name(h))),
+    );
+    for (index, e) in s.events.iter().enumerate() {
+        let named: Vec<(&str, &String)> = match &e.fault {
+            ScheduledFault::Partition { a, b, .. }
+            | ScheduledFault::Heal { a, b, .. }
+            | ScheduledFault::LoseMessages { a, b, .. } => vec![("a", a), ("b", b)],
+            ScheduledFault::Crash { node }
+            | ScheduledFault::Reboot { node }
+            | ScheduledFault::PowerOff { node }
+            | ScheduledFault::Hang { node, .. }
+            | ScheduledFault::KillService { node }
+            | ScheduledFault::DiskFailure { node }
+            | ScheduledFault::ClusterRestart { node }
+            | ScheduledFault::Write { node, .. } => vec![("node", node)],
+        };
+        for (key, name) in named {
+            if !parse_node(name).is_some_and(present) {
+                return Err(ScheduleError::Event {
+                    index,
+                    kind: e.fault.kind().to_string(),
+                    problem: format!(
+                        "{key} = {name:?} is not in the {} lab (its nodes: {})",
+                        architecture.label(),
+                        names.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The architecture and platform a configuration's cluster layer runs in: the pair in
+/// one cluster without VM restart (local storage), or across two clusters that restart
+/// its VMs; `None` for the platform when either would do.
+pub fn lab_of(layer: ClusterLayer) -> (Architecture, Option<Platform>) {
+    match layer {
+        ClusterLayer::Off => (Architecture::DrbdHeartbeat, None),
+        ClusterLayer::Vmware => (Architecture::Combined, Some(Platform::Vmware)),
+        ClusterLayer::Openstack => (Architecture::Combined, Some(Platform::Openstack)),
+    }
+}
+
+/// That the schedule's configuration can be set up in the lab of `cell` with `profile`,
+/// and that its writes fit the profile's device.
+pub(super) fn check_lab(s: &Schedule, cell: Cell, profile: &Profile) -> Result<(), ScheduleError> {
+    for (index, e) in s.events.iter().enumerate() {
+        if let ScheduledFault::Write { write, .. } = &e.fault {
+            if *write >= profile.drbd.blocks {
+                return Err(ScheduleError::Event {
+                    index,
+                    kind: e.fault.kind().to_string(),
+                    problem: format!(
+                        "write = {write}: the block must be below the profile's drbd.blocks \
+                         = {}",
+                        profile.drbd.blocks
+                    ),
+                });
+            }
+        }
+    }
+    let Some(c) = &s.config else {
+        return Ok(());
+    };
+    let refuse = |key: &str, problem: String| {
+        Err(ScheduleError::Config {
+            key: key.to_string(),
+            problem,
+        })
+    };
+    let (architecture, platform) = lab_of(c.cluster_layer);
+    if cell.architecture != architecture || platform.is_some_and(|p| p != cell.platform) {
+        return refuse(
+            "cluster_layer",
+            format!(
+                "{:?} needs the {} lab{} (--architecture {}{}), not {} on {}",
+                c.cluster_layer,
+                architecture.label(),
+                platform.map_or(String::new(), |p| format!(" on {}", p.label())),
+                architecture.key().replace('_', "-"),
+                platform.map_or(String::new(), |p| format!(" --platform {}", p.key())),
+                cell.architecture.label(),
+                cell.platform.label(),
+            ),
+        );
+    }
+    if c.drbd_quorum_witness {
+        return refuse(
+            "drbd_quorum_witness",
+            "true: the simulated lab has no DRBD witness; only the checker explores it".to_string(),
+        );
+    }
+    if c.ping_node {
+        return refuse(
+            "ping_node",
+            "true: the simulated lab has no ipfail ping node; only the checker explores it"
+                .to_string(),
+        );
+    }
+    if c.membership_quorum == MembershipQuorum::Qdevice {
+        return refuse(
+            "membership_quorum",
+            "qdevice: the simulated lab has no quorum device; only the checker explores it"
+                .to_string(),
+        );
+    }
+    crate::world::check_pair(profile, cell, c).or_else(|e| refuse("(guest)", e.to_string()))
 }
 
 /// Two ends of a link: different, and both guests or both hosts (guests and hosts never

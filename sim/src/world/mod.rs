@@ -8,6 +8,21 @@
 //! machines is what no machine does: a host that dies takes its guests with it, and a
 //! guest VM that the cluster layer boots on some host brings the guest back there from its
 //! replica's metadata.
+//!
+//! A schedule made by the checker carries the pair's configuration
+//! (`model::schedule::PairConfig`): [`World::with_config`] sets the guests up with it
+//! (protocol, fencing, after-split-brain policies, STONITH, quorum, rings, a partitioned
+//! start) and runs the `fence-peer` helper its fencing policy needs (`handlers`). The
+//! world also keeps the [`Ledger`] of application writes and feeds it from the
+//! machines' records ([`World::observe`]), so the properties can be asked after every
+//! event (`crate::oracle`).
+
+mod describe;
+mod handlers;
+mod ledger;
+mod script;
+
+pub use ledger::Ledger;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -19,17 +34,20 @@ use core::time::Duration;
 use model::cluster::openstack::{ComputeHost, MasakariEngine, NovaController, OpenStackConfig};
 use model::cluster::vmware::{Datastore, FdmAgent, IsolationAddress, VmwareConfig};
 use model::cluster::{ClusterCommand, VmSpec, VmStorage};
+use model::guest::GuestNotice;
 use model::guest::{Guest, GuestCommand, GuestConfig};
 use model::membership::MembershipConfig;
 use model::replication::uuid::GenerationIds;
-use model::replication::{DiskState, Protocol, ReplicaConfig, ReplicaMeta, Role};
+use model::replication::{DiskState, Protocol, ReplicaConfig, ReplicaMeta, ReplicaNotice, Role};
 use model::resources::{GroupConfig, ResourceKind, ResourceSpec};
+use model::schedule::{PairConfig, Start};
 use model::testing::{Cluster, VirtualDisk, VirtualNetwork, VirtualProcess};
-use model::{NodeId, ProcessId};
+use model::{Effect, HandlerRequest};
+use model::{Net, NodeId, ProcessId};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::node::{SimCommand, SimNode};
+use crate::node::{SimCommand, SimNode, SimNotice};
 use crate::profile::Profile;
 use crate::scenario::{Architecture, Cell, Platform};
 use crate::timing::{SharedState, SimTiming};
@@ -48,6 +66,10 @@ pub const IP: ProcessId = ProcessId(3);
 pub const SERVICE: ProcessId = ProcessId(4);
 /// The isolation address (vSphere HA's gateway).
 const GATEWAY: NodeId = NodeId(25);
+/// How long the lab's fence device takes to power a node off, for Heartbeat's STONITH
+/// and for DRBD's `stonith_admin-fence-peer` alike. calibrated: an IPMI or hypervisor
+/// power-off answers within seconds.
+pub const STONITH_TIME: Duration = Duration::from_secs(2);
 
 /// A node's name in timelines: the guests `a` and `b`, hosts `h10`..`h13`, datastores
 /// `ds20`/`ds21`, the isolation address `gw`, Nova controllers `nova30`/`nova31`,
@@ -195,6 +217,21 @@ pub fn guest_config(profile: &Profile, cell: Cell, me: NodeId, peer: NodeId) -> 
     }
 }
 
+/// Checks that `pair` makes guests the model accepts in the lab of `cell` (with the
+/// profile's timers and group); the error names the model's field.
+pub fn check_pair(
+    profile: &Profile,
+    cell: Cell,
+    pair: &PairConfig,
+) -> Result<(), model::guest::GuestConfigError> {
+    for (me, peer) in [(GUEST_A, GUEST_B), (GUEST_B, GUEST_A)] {
+        let mut cfg = guest_config(profile, cell, me, peer);
+        pair.apply_to(&mut cfg);
+        cfg.validate()?;
+    }
+    Ok(())
+}
+
 /// Replica metadata of a pair that finished its initial sync: both UpToDate, equal
 /// generations, nothing out of sync.
 fn synced_meta() -> ReplicaMeta {
@@ -238,6 +275,17 @@ pub struct World {
     resumes: Vec<(model::Time, Vec<NodeId>)>,
     /// VMs a scripted cluster restart boots: (when, guest, host).
     scripted_boots: Vec<(model::Time, NodeId, NodeId)>,
+    /// The schedule's configuration of the pair, if it brought one.
+    pub pair: Option<PairConfig>,
+    /// The Heartbeat rings are cut until both replicas have connected (a schedule's
+    /// `running` start).
+    hold_rings: bool,
+    /// The application writes: issued, acknowledged, owed by each Primary.
+    pub ledger: Ledger,
+    /// Records of the harness taken into the ledger so far.
+    records_seen: usize,
+    /// `fence-peer` helpers running.
+    fence_peers: Vec<handlers::FencePeer>,
 }
 
 impl World {
@@ -249,6 +297,23 @@ impl World {
     /// If `profile` makes guests the model refuses; [`Profile::validate`] (which
     /// `Profile::from_toml` and the trial functions call) rules that out.
     pub fn new(profile: &Profile, cell: Cell, seed: u64) -> World {
+        World::with_config(profile, cell, seed, None)
+    }
+
+    /// [`World::new`] with the pair set up as `pair` says (a schedule's configuration):
+    /// its choices replace the profile's in both guests, and a partitioned start cuts
+    /// every network between them before they boot.
+    ///
+    /// # Panics
+    ///
+    /// As [`World::new`], and if `pair` makes guests the model refuses; [`check_pair`]
+    /// checks that first.
+    pub fn with_config(
+        profile: &Profile,
+        cell: Cell,
+        seed: u64,
+        pair: Option<&PairConfig>,
+    ) -> World {
         let layout = Layout::of(cell.architecture);
         let shared = Rc::new(RefCell::new(SharedState::default()));
         let mut lab = Cluster::new();
@@ -259,16 +324,18 @@ impl World {
             seed,
             Rc::clone(&shared),
         )));
-        lab.fencing = model::testing::FenceBehaviour::Works(Duration::from_secs(2));
+        lab.fencing = model::testing::FenceBehaviour::Works(STONITH_TIME);
         let disk = || VirtualDisk::new(Duration::ZERO);
 
         // Guests, not yet running: their VMs boot first.
         let mut guests = BTreeMap::new();
-        let pair = cell.architecture != Architecture::SingleNode;
         for &g in layout.home.keys() {
             let peer = if g == GUEST_A { GUEST_B } else { GUEST_A };
-            let cfg = guest_config(profile, cell, g, peer);
-            let machine = if pair {
+            let mut cfg = guest_config(profile, cell, g, peer);
+            if let Some(p) = pair {
+                p.apply_to(&mut cfg);
+            }
+            let machine = if cell.architecture != Architecture::SingleNode {
                 match Guest::restart(cfg.clone(), Some(synced_meta())) {
                     Ok(guest) => SimNode::Guest(Box::new(guest)),
                     Err(e) => panic!("the profile makes an invalid guest: {e}"),
@@ -367,6 +434,23 @@ impl World {
         for (&g, &h) in &layout.home {
             lab.command(h, SimCommand::Cluster(ClusterCommand::PowerOn(vm_of(g))));
         }
+        // A schedule's configuration starts as the checker's does: `partitioned`, every
+        // network between the guests cut; `running`, the replicas connect before
+        // Heartbeat starts the group (drbddisk's wait-for-connection), so a promotion
+        // never needs the fence-peer helper at boot. The rings come up in `sync_layers`.
+        let hold_rings = match pair.map(|p| p.start) {
+            Some(Start::Partitioned) => {
+                lab.net.set_up(GUEST_A, GUEST_B, false);
+                false
+            }
+            Some(Start::Running) => {
+                for r in 0..2 {
+                    lab.net.set_net_up(GUEST_A, GUEST_B, Net::Ring(r), false);
+                }
+                true
+            }
+            None => false,
+        };
         World {
             lab,
             cell,
@@ -379,6 +463,11 @@ impl World {
             fence_rng: crate::rng::stream(seed, "fence-delay"),
             resumes: Vec::new(),
             scripted_boots: Vec::new(),
+            pair: pair.cloned(),
+            hold_rings,
+            ledger: Ledger::default(),
+            records_seen: 0,
+            fence_peers: Vec::new(),
         }
     }
 
@@ -395,10 +484,11 @@ impl World {
         }
     }
 
-    /// Whether the service answers from guest `g`: the guest runs, its replica (if any)
-    /// is an UpToDate Primary, and the file system, the address and the service run.
+    /// Whether the service answers from guest `g`: the guest runs and is not hung (nor
+    /// its host), its replica (if any) is an UpToDate Primary, and the file system, the
+    /// address and the service run.
     pub fn serves(&self, g: NodeId) -> bool {
-        if !self.lab.is_up(g) {
+        if !self.lab.is_up(g) || self.is_hung(g) {
             return false;
         }
         let replica_ok = match self.lab.try_node(g) {
@@ -415,6 +505,69 @@ impl World {
                 .all(|p| self.lab.processes(g).get(p).is_some_and(|x| x.running))
     }
 
+    /// Whether guest `g` (or the host it runs on) hangs: its state is frozen and it
+    /// answers nobody.
+    pub fn is_hung(&self, g: NodeId) -> bool {
+        let paused = |n: NodeId| self.lab.try_node(n).is_some() && self.lab.is_paused(n);
+        paused(g) || self.placement.get(&g).is_some_and(|&h| paused(h))
+    }
+
+    /// How many times guest `g` has booted since the start.
+    pub fn boot_count(&self, g: NodeId) -> u64 {
+        self.boots.iter().filter(|(_, x, _)| *x == g).count() as u64
+    }
+
+    /// Takes in what the machines recorded since the last call, in order:
+    /// acknowledgements and promotions into the [`Ledger`], `fence-peer` requests to
+    /// the helper. Returns whether a guest's replica or resources reported a change or
+    /// acknowledged a write (if not, nothing the properties read has changed but disk
+    /// contents: roles, disk states and generations change with a replica notice, what
+    /// runs with a resource notice).
+    pub fn observe(&mut self) -> bool {
+        let end = self.lab.records().len();
+        let mut relevant = false;
+        for i in self.records_seen..end {
+            let r = &self.lab.records()[i];
+            let node = r.node;
+            match &r.effect {
+                Effect::Ack(w) => {
+                    self.ledger.acknowledged(*w);
+                    relevant = true;
+                }
+                Effect::Event(SimNotice::Guest(GuestNotice::Replica(n))) => {
+                    match n {
+                        ReplicaNotice::Role(Role::Primary) => self.ledger.promoted(node),
+                        ReplicaNotice::Role(Role::Secondary) => self.ledger.demoted(node),
+                        _ => {}
+                    }
+                    relevant = true;
+                }
+                Effect::Event(SimNotice::Guest(GuestNotice::Resources(_))) => relevant = true,
+                Effect::Handler(HandlerRequest::FencePeer { peer }) => {
+                    let peer = *peer;
+                    self.fence_peer_requested(node, peer);
+                }
+                _ => {}
+            }
+        }
+        self.records_seen = end;
+        relevant
+    }
+
+    /// Whether both guests run a replica that is connected to the other.
+    fn replicas_connected(&self) -> bool {
+        [GUEST_A, GUEST_B].into_iter().all(|g| {
+            matches!(self.lab.try_node(g), Some(SimNode::Guest(guest))
+                if guest.replica().conn() == model::replication::ConnState::Connected)
+        })
+    }
+
+    /// Disk writes completed on the guests' disks so far (a change means a disk's
+    /// contents may have changed).
+    pub fn guest_disk_writes(&self) -> u64 {
+        self.guests.keys().map(|&g| self.lab.disk(g).writes()).sum()
+    }
+
     /// The guests serving now.
     pub fn serving(&self) -> Vec<NodeId> {
         self.guests
@@ -424,127 +577,21 @@ impl World {
             .collect()
     }
 
-    /// The host `node` names: a host itself, or the host a guest runs on.
-    fn host_of(&self, node: NodeId) -> Option<NodeId> {
-        if self.guests.contains_key(&node) {
-            self.placement.get(&node).copied()
-        } else {
-            Some(node)
-        }
-    }
-
-    /// Carries out a scripted fault now.
-    pub fn apply(&mut self, fault: &crate::schedule::ScheduledFault) {
-        use crate::schedule::{ScheduledFault as F, parse_net, parse_node};
-        let node = |name: &str| parse_node(name);
-        match fault {
-            F::Partition { a, b, net } | F::Heal { a, b, net } => {
-                let up = matches!(fault, F::Heal { .. });
-                let (Some(a), Some(b)) = (node(a), node(b)) else {
-                    return;
-                };
-                match net.as_deref().and_then(parse_net) {
-                    Some(n) => self.lab.net.set_net_up(a, b, n, up),
-                    None => self.lab.net.set_up(a, b, up),
-                }
-            }
-            F::Crash { node: n } => {
-                if let Some(g) = node(n) {
-                    if self.lab.is_up(g) {
-                        self.lab.crash(g);
-                    }
-                }
-            }
-            F::PowerOff { node: n } => {
-                if let Some(h) = node(n).and_then(|n| self.host_of(n)) {
-                    self.power_off_host(h);
-                }
-            }
-            F::Hang { node: n, secs: d } => {
-                if let Some(h) = node(n).and_then(|n| self.host_of(n)) {
-                    let mut frozen = vec![h];
-                    frozen.extend(
-                        self.placement
-                            .iter()
-                            .filter(|(_, p)| **p == h)
-                            .map(|(g, _)| *g),
-                    );
-                    for &f in &frozen {
-                        if self.lab.try_node(f).is_some() {
-                            self.lab.pause(f);
-                        }
-                    }
-                    self.resumes.push((self.lab.now() + secs(*d), frozen));
-                }
-            }
-            F::KillService { node: n } => {
-                if let Some(p) = node(n).and_then(|g| self.lab.processes_mut(g).get_mut(SERVICE)) {
-                    p.running = false;
-                }
-            }
-            F::DiskFailure { node: n } => {
-                if let Some(g) = node(n) {
-                    self.lab.fail_disk(g);
-                }
-            }
-            F::ClusterRestart { node: n } => {
-                let Some(g) = node(n) else { return };
-                let Some(h) = self.placement.get(&g).copied() else {
-                    return;
-                };
-                // The VM dies where it was and boots on the other host of its cluster.
-                if let Some(p) = self.lab.processes_mut(h).get_mut(vm_of(g)) {
-                    p.running = false;
-                }
-                self.sync_layers();
-                let other = self.layout.cluster_of(h).and_then(|c| {
-                    c.hosts
-                        .iter()
-                        .copied()
-                        .find(|&x| x != h && self.lab.is_up(x))
-                });
-                if let Some(other) = other {
-                    let boot = self.profile.platforms[&self.cell.platform].vm_boot.mean();
-                    self.scripted_boots
-                        .push((self.lab.now() + secs(boot), g, other));
-                }
-            }
-            F::LoseMessages { a, b, count } => {
-                if let (Some(a), Some(b)) = (node(a), node(b)) {
-                    self.lab.net.drop_next(a, b, *count);
-                }
-            }
-        }
-    }
-
-    /// Ends hangs and boots scripted restarts that are due.
-    fn run_scripted(&mut self) {
-        let now = self.lab.now();
-        let (due, later): (Vec<_>, Vec<_>) = self.resumes.drain(..).partition(|(t, _)| *t <= now);
-        self.resumes = later;
-        for (_, nodes) in due {
-            for n in nodes {
-                if self.lab.try_node(n).is_some() && self.lab.is_paused(n) {
-                    self.lab.resume(n);
-                }
-            }
-        }
-        let (due, later): (Vec<_>, Vec<_>) = self
-            .scripted_boots
-            .drain(..)
-            .partition(|(t, _, _)| *t <= now);
-        self.scripted_boots = later;
-        for (_, g, h) in due {
-            if let Some(p) = self.lab.processes_mut(h).get_mut(vm_of(g)) {
-                p.running = true;
-            }
-        }
-    }
-
     /// Connects the layers: guests whose VM died go down; guests whose VM came up on
     /// some host boot there.
     pub fn sync_layers(&mut self) {
+        // Requests recorded since the last look (the oracle looks after every event;
+        // without one, the helper still runs).
+        self.observe();
         self.run_scripted();
+        if self.hold_rings && self.replicas_connected() {
+            self.hold_rings = false;
+            for r in 0..2 {
+                self.lab
+                    .net
+                    .set_net_up(GUEST_A, GUEST_B, Net::Ring(r), true);
+            }
+        }
         let guests: Vec<NodeId> = self.guests.keys().copied().collect();
         for g in guests {
             let vm = vm_of(g);
