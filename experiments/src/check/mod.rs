@@ -171,6 +171,15 @@ fn write_schedules(dir: &Path, o: &Outcome) -> Result<()> {
     Ok(())
 }
 
+/// The width of the property column: the longest property name.
+fn property_width() -> usize {
+    model::check::model::PROPERTIES
+        .iter()
+        .map(|p| p.len())
+        .max()
+        .unwrap_or(28)
+}
+
 /// Runs `dualha check`; returns the process' exit code.
 pub fn run(args: &CheckArgs) -> ExitCode {
     crate::cli::exit_code("dualha check", run_inner(args))
@@ -234,7 +243,12 @@ fn print_one(t: &Timed) -> Result<()> {
     outln!("configuration {}", o.config.name)?;
     for p in &o.properties {
         let len = p.length.map_or(String::new(), |l| format!(" ({l} steps)"));
-        outln!("  {:<28} {:<9}{len}", p.name, p.verdict.to_string())?;
+        outln!(
+            "  {:<w$} {:<9}{len}",
+            p.name,
+            p.verdict.to_string(),
+            w = property_width()
+        )?;
     }
     outln!(
         "  states: {} generated, {} unique, depth {}{}; {:.2} s; {:.0} generated/s, {:.0} unique/s; peak memory {}",
@@ -286,9 +300,10 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
     }
     let mut all = true;
     let total = Instant::now();
+    let pw = property_width();
     if !args.json {
         outln!(
-            "{:<44} {:<26} {:<9} {:<9} {:>4} {:>10} {:>9} {:>5} {:>7} {:>9} {:>9} {:>8}",
+            "{:<44} {:<pw$} {:<9} {:<9} {:>4} {:>10} {:>9} {:>5} {:>7} {:>9} {:>9} {:>8}",
             "configuration",
             "property",
             "expected",
@@ -348,7 +363,7 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
                 String::new()
             };
             outln!(
-                "{:<44} {:<26} {:<9} {:<9} {:>4} {stats}{mark}",
+                "{:<44} {:<pw$} {:<9} {:<9} {:>4} {stats}{mark}",
                 if k == 0 { o.config.name.as_str() } else { "" },
                 name,
                 expected.map_or("-", short),
