@@ -83,3 +83,60 @@ impl Progress {
         }
     }
 }
+
+/// Progress of work whose size is not known ahead (a model checker's search): a spinner
+/// with the caller's message on a terminal, the message every few seconds otherwise.
+#[derive(Debug)]
+pub struct Ticker {
+    bar: Option<ProgressBar>,
+    last: Mutex<Instant>,
+}
+
+/// How often a ticker off a terminal prints its message.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+impl Ticker {
+    /// A ticker on standard error.
+    pub fn new() -> Ticker {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template("  {spinner} {msg} ({elapsed})") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Ticker {
+            bar,
+            last: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The work now stands at `message`.
+    pub fn set(&self, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message);
+            return;
+        }
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.elapsed() >= PLAIN_EVERY {
+            *last = Instant::now();
+            let _ = writeln!(std::io::stderr().lock(), "  {message}");
+        }
+    }
+
+    /// The work is over: the spinner is removed from the terminal.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Default for Ticker {
+    fn default() -> Self {
+        Ticker::new()
+    }
+}

@@ -12,7 +12,7 @@ use clap::Args;
 use model::check::matrix::{self, Row};
 use model::check::model::PROPERTIES;
 use model::check::trace::render;
-use model::check::{CheckConfig, CheckModel, Outcome, RunOptions, Verdict, check};
+use model::check::{CheckConfig, CheckModel, Outcome, RunOptions, Verdict, check_with_progress};
 use serde::Serialize;
 
 use crate::cli::{ensure_writable_dir, note, read_input};
@@ -114,8 +114,22 @@ struct Timed {
 
 fn timed(cfg: CheckConfig, opts: RunOptions) -> Result<Timed> {
     let start = Instant::now();
+    let name = cfg.name.clone();
     let model = CheckModel::new(cfg).context("invalid configuration")?;
-    let outcome = check(model, opts);
+    let ticker = crate::progress::Ticker::new();
+    let outcome = check_with_progress(model, opts, &|p| {
+        let secs = start.elapsed().as_secs_f64();
+        ticker.set(format!(
+            "{}: {} states generated, {} unique, depth {}/{}, {:.0} generated/s",
+            name,
+            p.generated,
+            p.unique,
+            p.depth,
+            opts.max_depth,
+            per_second(p.generated, secs)
+        ));
+    });
+    ticker.finish();
     Ok(Timed {
         outcome,
         seconds: start.elapsed().as_secs_f64(),

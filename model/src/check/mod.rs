@@ -22,6 +22,6 @@ pub mod trace;
 
 pub use config::{CheckConfig, CheckConfigError};
 pub use model::CheckModel;
-pub use run::{Outcome, RunOptions, Verdict, check};
+pub use run::{Outcome, RunOptions, SearchProgress, Verdict, check, check_with_progress};
 pub use state::{Action, State};
 pub use trace::{Counterexample, Schedule, Step};

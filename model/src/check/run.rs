@@ -98,15 +98,44 @@ impl Outcome {
     }
 }
 
+/// How far a running search has got, for progress output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SearchProgress {
+    /// States generated so far.
+    pub generated: usize,
+    /// Distinct states so far.
+    pub unique: usize,
+    /// The deepest level reached so far.
+    pub depth: usize,
+}
+
 /// Checks `model` by breadth-first search and replays every discovery.
 pub fn check(model: CheckModel, opts: RunOptions) -> Outcome {
+    check_with_progress(model, opts, &|_| {})
+}
+
+/// As [`check`], calling `progress` about five times a second while the search runs (the
+/// verdicts do not depend on it: it only reads the search's counters).
+pub fn check_with_progress(
+    model: CheckModel,
+    opts: RunOptions,
+    progress: &dyn Fn(SearchProgress),
+) -> Outcome {
     let replay_model = model.clone();
-    let checker = model
+    let running = model
         .checker()
         .threads(opts.threads.max(1))
         .target_max_depth(opts.max_depth.max(1))
-        .spawn_bfs()
-        .join();
+        .spawn_bfs();
+    while !running.is_done() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        progress(SearchProgress {
+            generated: running.state_count(),
+            unique: running.unique_state_count(),
+            depth: running.max_depth(),
+        });
+    }
+    let checker = running.join();
     let max_depth = checker.max_depth();
     let depth_bounded = max_depth >= opts.max_depth;
     let complete = !depth_bounded && checker.is_done();
