@@ -422,7 +422,17 @@ fn run(
         events: w.lab.events(),
         trace_hash: hash.hex(),
     };
-    let timeline = timeline(&w, records_before);
+    // The injected faults, where they happened among the machines' reactions.
+    let faults: Vec<(Time, String)> = match &injection {
+        Injection::Study(_) => Vec::new(),
+        Injection::Script(sch) => sch
+            .in_order()
+            .into_iter()
+            .map(|e| (warm + secs(e.at), e.fault.describe()))
+            .filter(|(t, _)| *t <= w.lab.now())
+            .collect(),
+    };
+    let timeline = merge_faults(timeline(&w, records_before), &faults);
     let observed = Observed {
         found,
         overlaps: oracle.overlaps(end),
@@ -431,9 +441,24 @@ fn run(
     Ok((result, timeline, observed))
 }
 
+/// `lines` (each starting with its time, in order) with a `FAULT` line for each fault
+/// inserted before the first line at or after the fault's time.
+fn merge_faults(lines: Vec<(Time, String)>, faults: &[(Time, String)]) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len() + faults.len());
+    let mut f = faults.iter().peekable();
+    for (t, line) in lines {
+        while let Some((ft, text)) = f.next_if(|(ft, _)| *ft <= t) {
+            out.push(format!("{ft} FAULT {text}"));
+        }
+        out.push(line);
+    }
+    out.extend(f.map(|(ft, text)| format!("{ft} FAULT {text}")));
+    out
+}
+
 /// The notable changes after `from`, one line each, in the wording the daemon logs
 /// (`model::guest::notice_text`): `a: role:Primary`, `b: heartbeat: node a is dead`.
-fn timeline(w: &World, from: usize) -> Vec<String> {
+fn timeline(w: &World, from: usize) -> Vec<(Time, String)> {
     let mut out = Vec::new();
     for (t, g, h) in &w.boots {
         if w.lab.records().get(from).is_some_and(|r| *t >= r.time) {
@@ -501,7 +526,7 @@ fn timeline(w: &World, from: usize) -> Vec<String> {
         }
     }
     out.sort_by_key(|(t, _)| *t);
-    out.into_iter().map(|(_, l)| l).collect()
+    out
 }
 
 /// Injects the study's failure against the serving guest A.

@@ -178,6 +178,30 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// One line for a timeline, as an operator would write it: `partition a-b
+    /// (replication)`, `crash a`, `hang h10 for 10 s`.
+    pub fn describe(&self) -> String {
+        let nets = |net: &Option<String>| match net {
+            Some(n) => format!(" ({n})"),
+            None => " (every network)".to_string(),
+        };
+        match self {
+            Fault::Partition { a, b, net } => format!("partition {a}-{b}{}", nets(net)),
+            Fault::Heal { a, b, net } => format!("heal {a}-{b}{}", nets(net)),
+            Fault::Crash { node } => format!("crash {node}"),
+            Fault::Reboot { node } => format!("reboot {node}"),
+            Fault::PowerOff { node } => format!("power off {node}"),
+            Fault::Hang { node, secs } => format!("hang {node} for {secs} s"),
+            Fault::KillService { node } => format!("kill the service on {node}"),
+            Fault::DiskFailure { node } => format!("disk of {node} fails"),
+            Fault::ClusterRestart { node } => format!("cluster layer restarts the VM of {node}"),
+            Fault::LoseMessages { a, b, net, count } => {
+                format!("lose {count} message(s) {a}-{b}{}", nets(net))
+            }
+            Fault::Write { node, write } => format!("application writes w{write} on {node}"),
+        }
+    }
+
     /// The `kind` as a schedule spells it.
     pub fn kind(&self) -> &'static str {
         match self {
