@@ -60,6 +60,10 @@ pub struct SimulateArgs {
     /// Print the result as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With `--random`: also write the drawn schedule to FILE (TOML), to replay it with
+    /// `--schedule FILE` or keep it beside a bug report. The file must not exist.
+    #[arg(long, value_name = "FILE", conflicts_with = "schedule")]
+    pub save_schedule: Option<PathBuf>,
     /// Stop with an error after this many simulated events (a guard against profiles
     /// and schedules that would run for hours).
     #[arg(long, default_value_t = MAX_EVENTS_PER_TRIAL, value_name = "N",
@@ -147,9 +151,18 @@ fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
                 Schedule::stochastic(args.seed, span, mean_gap).context("--random/--mean-gap")?;
             s.validate_for(cell_for(args, None).architecture)
                 .context("the random schedule")?;
+            let text = toml::to_string(&s).context("cannot print the schedule")?;
+            if let Some(path) = &args.save_schedule {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                    .with_context(|| format!("--save-schedule {}", path.display()))?;
+                std::io::Write::write_all(&mut f, text.as_bytes())
+                    .with_context(|| format!("--save-schedule {}", path.display()))?;
+            }
             if !args.json {
                 outln!("# random schedule (seed {}):", args.seed)?;
-                let text = toml::to_string(&s).context("cannot print the schedule")?;
                 for line in text.lines() {
                     outln!("# {line}")?;
                 }

@@ -26,6 +26,56 @@ fn the_shipped_partition_schedule_finds_the_split_brain() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("VIOLATION: split brain"), "{text}");
     assert!(text.contains("heartbeat: taking over resources"), "{text}");
+    assert!(
+        text.contains("FAULT partition a-b (every network)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_saved_random_schedule_replays_the_same_run() {
+    let dir = std::env::temp_dir().join(format!("dualha-save-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("random.toml");
+    let random = dualha()
+        .args([
+            "simulate",
+            "--random",
+            "3600",
+            "--seed",
+            "4",
+            "--save-schedule",
+        ])
+        .arg(&file)
+        .output()
+        .expect("dualha runs");
+    let replay = dualha()
+        .args(["simulate", "--seed", "4", "--schedule"])
+        .arg(&file)
+        .output()
+        .expect("dualha runs");
+    assert_eq!(random.status.code(), replay.status.code());
+    let without_comments = |o: &[u8]| -> String {
+        String::from_utf8_lossy(o)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        without_comments(&random.stdout),
+        without_comments(&replay.stdout)
+    );
+    assert!(String::from_utf8_lossy(&replay.stdout).contains("FAULT "));
+    // Never over an existing file.
+    let again = dualha()
+        .args(["simulate", "--random", "60", "--save-schedule"])
+        .arg(&file)
+        .output()
+        .expect("dualha runs");
+    assert_eq!(again.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
