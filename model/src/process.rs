@@ -36,7 +36,7 @@ pub enum OcfAction {
     Demote,
 }
 
-/// An OCF exit code (src: PX "OCF Return Codes"; FACTS.md).
+/// An OCF exit code (src: PX "OCF Return Codes"; OCF).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum OcfExit {
     /// 0 `OCF_SUCCESS`.

@@ -182,7 +182,7 @@ fn the_witness_goes_on_the_physical_host_without_a_peer() -> Res {
 // ---------------------------------------------------------------------------------
 // The study's Y/N table, derived from the structure.
 
-/// THESIS "The results to reproduce": recovered in all trials (true) or never. The
+/// STUDY (the results): recovered in all trials (true) or never. The
 /// study did not run the cluster failure on the single node; it cannot survive it.
 const TABLE: [(FailureClass, Architecture, bool); 9] = [
     (FailureClass::Software, Architecture::SingleNode, false),

@@ -66,7 +66,7 @@ pub fn verdict(
     }
 }
 
-/// The study's Y/N table (THESIS "The results to reproduce"): (failure, architecture,
+/// The study's Y/N table (STUDY (the results)): (failure, architecture,
 /// VMware, OpenStack). Single node under cluster failure is not in the study.
 pub const STUDY_TABLE: [(FailureKind, Architecture, bool); 8] = [
     (FailureKind::Software, Architecture::SingleNode, false),

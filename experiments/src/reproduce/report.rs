@@ -72,7 +72,7 @@ pub fn render(
         s,
         "Produced by `dualha reproduce --trials {} --seed {}` with profile `{}` \
          (`experiments/profiles/thesis.toml`): {} trials of {} cells. Run hash `{}` \
-         (equal seeds give equal hashes). The study is ../shared/THESIS.md.\n",
+         (equal seeds give equal hashes). The study is `STUDY` in docs/sources.md.\n",
         info.trials,
         info.seed,
         info.profile,
@@ -163,14 +163,14 @@ const EXPLANATIONS: &str = "\
   the service start. MySQL is slower by its stop and its InnoDB start (25-40 s, \
   calibrated). The platforms differ only in how fast the address moves, hence the \
   study's \"small differences between environments\".
-* **Hardware failure.** DRBD + Heartbeat: Heartbeat's deadtime (30 s, FACTS) then the \
+* **Hardware failure.** DRBD + Heartbeat: Heartbeat's deadtime (30 s, Heartbeat's default: HA-CF in docs/sources.md) then the \
   takeover; the file system needs journal replay after the crash. Combined: Heartbeat \
   waits longer (deadtime 90 s, calibrated) and the cluster layer restarts the failed \
-  guest first: vSphere HA at T+15-18 s (FACTS) plus a guest boot; the guest comes back, \
+  guest first: vSphere HA at T+15-18 s (DD in docs/sources.md) plus a guest boot; the guest comes back, \
   its DRBD resyncs, and it takes its group again. The study gives no absolute numbers \
   here, only the order, which is what the facts check. On OpenStack the host layer is \
   slower (Nova's 60 s service_down_time, Masakari's 30 s stonith_wait and 180 s wait \
-  period, FACTS), so Heartbeat's takeover on the peer comes first there, and the address \
+  period: MI and MS in docs/sources.md), so Heartbeat's takeover on the peer comes first there, and the address \
   takes longer (a Neutron port update, calibrated).
 * **Cluster failure.** Only the combined architecture has a node outside the failed \
   cluster; its Heartbeat takes over after deadtime. On OpenStack the control plane that \

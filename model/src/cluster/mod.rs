@@ -1,6 +1,6 @@
 //! The virtualization-cluster HA layer (layer 1 of the study): when a physical host
 //! fails, the cluster restarts its VMs on the surviving hosts, if their disks can be
-//! reached from there (THESIS "The idea").
+//! reached from there (STUDY (the idea)).
 //!
 //! Two flavours behind one interface:
 //!

@@ -10,7 +10,7 @@ use crate::{NodeId, ProcessId};
 /// What an isolated host does with its running VMs (vSphere HA "host isolation
 /// response").
 ///
-/// src: FACTS "VMware-style cluster HA" (DD): response = leave powered on (default
+/// src: DD: response = leave powered on (default
 /// 5.0+) | power off | shut down.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{NodeId, ProcessId};
 
 /// Where a VM's virtual disk lives, which decides whether the cluster can restart the VM
-/// on another host (THESIS "The idea": without shared storage a VM cannot be restarted
+/// on another host (STUDY (the idea): without shared storage a VM cannot be restarted
 /// elsewhere, because its disk lives on the dead host).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -38,7 +38,7 @@ impl VmStorage {
 /// The order in which a cluster restarts VMs (vSphere HA's restart priority). Ordered
 /// first to last, so sorting a list of VMs by priority gives the restart order.
 ///
-/// src: FACTS "VMware-style cluster HA" (DD): restart order agent VMs > FT secondaries >
+/// src: DD: restart order agent VMs > FT secondaries >
 /// High > Medium (default) > Low.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -50,7 +50,7 @@ pub enum RestartPriority {
     FtSecondary,
     /// High.
     High,
-    /// Medium, the default (src: FACTS "VMware-style cluster HA" (DD)).
+    /// Medium, the default (src: DD).
     #[default]
     Medium,
     /// Low: last.

@@ -74,7 +74,7 @@ pub enum GuestCommand {
 
 /// How often the guest tries a refused promotion of its replica, 1 s apart: Heartbeat's
 /// `drbddisk` script retries `drbdadm primary` (src: drbd-utils `scripts/drbddisk`, its
-/// retry loop; not in FACTS), because the peer's demotion may still be on its way.
+/// retry loop), because the peer's demotion may still be on its way.
 const PROMOTE_TRIES: u8 = 6;
 /// The pause between promotion tries.
 const PROMOTE_RETRY: core::time::Duration = core::time::Duration::from_secs(1);

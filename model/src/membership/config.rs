@@ -21,7 +21,7 @@ pub const MAX_PING_NODES: usize = 16;
 pub enum NoQuorumPolicy {
     /// Stop every resource of the partition.
     ///
-    /// src: FACTS "Heartbeat and Pacemaker/Corosync" (PX cluster options):
+    /// src: PX cluster options:
     /// no-quorum-policy stop is the default.
     #[default]
     Stop,
@@ -44,57 +44,57 @@ pub struct MembershipConfig {
     pub rings: u8,
     /// Interval between heartbeats (and pings and quorum-device polls).
     ///
-    /// src: FACTS "Heartbeat ha.cf" (heartbeat config.c): keepalive 1 s.
+    /// src: HA-CF (heartbeat config.c): keepalive 1 s.
     pub keepalive: Duration,
     /// Silence after which the peer is reported late ([`super::MembershipNotice::PeerWarn`]).
     ///
-    /// src: FACTS "Heartbeat ha.cf" (heartbeat config.c): warntime = deadtime / 2.
+    /// src: HA-CF (heartbeat config.c): warntime = deadtime / 2.
     pub warntime: Duration,
     /// Silence on every ring after which the peer is declared dead.
     ///
-    /// src: FACTS "Heartbeat ha.cf" (heartbeat config.c): deadtime 30 s, must be more
+    /// src: HA-CF (heartbeat config.c): deadtime 30 s, must be more
     /// than 2 x keepalive.
     pub deadtime: Duration,
     /// Deadtime for the first judgement after start, while the network may still be
     /// coming up.
     ///
-    /// src: FACTS "Heartbeat ha.cf" (heartbeat config.c `init_config`): initdead =
+    /// src: HA-CF (heartbeat config.c `init_config`): initdead =
     /// deadtime if deadtime > 10 s, else 12 s if deadtime < 6 s, else 2 x deadtime;
     /// must be >= deadtime. See [`default_initdead`].
     pub initdead: Duration,
     /// Silence after which a ping node counts as unreachable (ha.cf `deadping`).
     ///
-    /// src: FACTS "Heartbeat ha.cf" (heartbeat config.c `init_config`): deadping =
+    /// src: HA-CF (heartbeat config.c `init_config`): deadping =
     /// deadtime unless set, must be more than 2 x keepalive.
     pub deadping: Duration,
     /// ipfail's ping nodes (routers the guests reach over [`crate::Net::Public`]): a
     /// node that reaches none of them knows it is the isolated one.
     ///
-    /// src: FACTS "Heartbeat ha.cf": ipfail + ping nodes to detect own network loss.
+    /// src: HA-CF: ipfail + ping nodes to detect own network loss.
     /// Default: none.
     pub ping_nodes: Vec<NodeId>,
     /// votequorum's options.
     pub quorum: QuorumConfig,
     /// What to do without quorum.
     ///
-    /// src: FACTS "Heartbeat and Pacemaker/Corosync" (PX): no-quorum-policy stop.
+    /// src: PX: no-quorum-policy stop.
     pub no_quorum_policy: NoQuorumPolicy,
     /// Fence (STONITH) the lost peer before taking over.
     ///
     /// Default off in [`MembershipConfig::heartbeat`]: the study ran Heartbeat without
-    /// STONITH (THESIS "What the thesis leaves open"). Pacemaker's own default is on
-    /// (FACTS "Heartbeat and Pacemaker/Corosync" (PX): fencing enabled).
+    /// STONITH (STUDY: its Heartbeat has no fencing). Pacemaker's own default is on
+    /// (PX: fencing enabled).
     pub stonith: bool,
     /// How long a fencing request may take before it counts as failed.
     ///
-    /// src: FACTS "Heartbeat and Pacemaker/Corosync" (PX): fencing-timeout 60 s.
+    /// src: PX: fencing-timeout 60 s.
     pub fence_timeout: Duration,
 }
 
 /// Heartbeat's initdead for a given deadtime when ha.cf does not set one: the deadtime
 /// itself above 10 s, 12 s below 6 s, twice the deadtime in between.
 ///
-/// src: FACTS "Heartbeat ha.cf" (heartbeat config.c `init_config`).
+/// src: HA-CF (heartbeat config.c `init_config`).
 pub fn default_initdead(deadtime: Duration) -> Duration {
     if deadtime > Duration::from_secs(10) {
         deadtime
@@ -116,9 +116,9 @@ impl MembershipConfig {
     /// no-quorum-policy take Pacemaker's defaults (they only matter once STONITH or a
     /// stricter quorum is switched on).
     ///
-    /// src: FACTS "Heartbeat ha.cf" (heartbeat config.c): keepalive 1 s, deadtime 30 s,
-    /// warntime = deadtime/2, initdead = deadtime if > 10 s; FACTS "Heartbeat and
-    /// Pacemaker/Corosync" (PX): fencing-timeout 60 s, no-quorum-policy stop.
+    /// src: HA-CF (heartbeat config.c): keepalive 1 s, deadtime 30 s,
+    /// warntime = deadtime/2, initdead = deadtime if > 10 s; PX: fencing-timeout 60 s,
+    /// no-quorum-policy stop.
     pub fn heartbeat(me: NodeId, peer: NodeId) -> MembershipConfig {
         let deadtime = Duration::from_secs(30);
         MembershipConfig {
@@ -144,7 +144,7 @@ impl MembershipConfig {
 
     /// Sets deadtime and the timers Heartbeat derives from it when ha.cf leaves them
     /// out: warntime = deadtime/2, initdead per [`default_initdead`], deadping =
-    /// deadtime (src: FACTS "Heartbeat ha.cf" (heartbeat config.c)).
+    /// deadtime (src: HA-CF (heartbeat config.c)).
     pub fn with_deadtime(mut self, deadtime: Duration) -> MembershipConfig {
         self.deadtime = deadtime;
         self.warntime = deadtime / 2;

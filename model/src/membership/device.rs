@@ -10,7 +10,7 @@
 //! holder has stopped counting the vote before the device can give it to the other side,
 //! as long as a message takes less than one keepalive (src: Red Hat HA add-on reference
 //! "Quorum Devices": ffsplit "provides exactly one vote to the partition with the highest
-//! number of active nodes"; FACTS "Heartbeat and Pacemaker/Corosync" for votequorum).
+//! number of active nodes"; VQ for votequorum).
 
 use core::time::Duration;
 

@@ -24,7 +24,7 @@ pub enum MembershipCommand {
     Start {
         /// How long to wait before each fencing request: the driver's random draw in
         /// `[0, pcmk_delay_max]`, so that after a split the two nodes do not shoot each
-        /// other at the same moment (src: FACTS "Heartbeat and Pacemaker/Corosync" (PX):
+        /// other at the same moment (src: PX:
         /// pcmk_delay_max to avoid two nodes shooting each other).
         fence_delay: Duration,
     },

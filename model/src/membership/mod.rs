@@ -16,7 +16,7 @@
 //! * [`device`]: [`QuorumDevice`], the third vote (corosync-qnetd, ffsplit);
 //! * [`node`]: [`MembershipNode`], any of the three, for one harness.
 //!
-//! `docs/sections/membership.md` has the state diagrams, the defaults with their
+//! `docs/architecture.md` (membership) has the state diagrams, the defaults with their
 //! sources, and where the model deliberately differs from Heartbeat and Pacemaker.
 
 pub mod config;

@@ -4,8 +4,8 @@
 //! cluster needs both votes (quorum 2 of 2); `two_node` lowers the quorum to 1, so a lone
 //! node keeps quorum; with a quorum device the cluster needs 2 of 3, so the side the
 //! device votes for has quorum. `wait_for_all` withholds quorum until the node has seen
-//! its peer once (src: FACTS "Heartbeat and Pacemaker/Corosync": votequorum two_node: 1
-//! => quorum 1 and wait_for_all on; Red Hat HA add-on reference "Cluster Quorum": "the
+//! its peer once (src: VQ: votequorum two_node: 1 => quorum 1
+//! and wait_for_all on; Red Hat HA add-on reference "Cluster Quorum": "the
 //! cluster will be quorate for the first time only after all nodes have been visible at
 //! least once at the same time").
 
@@ -28,7 +28,7 @@ pub struct QuorumConfig {
 impl QuorumConfig {
     /// `two_node: 1`, which switches `wait_for_all` on unless set otherwise.
     ///
-    /// src: FACTS "Heartbeat and Pacemaker/Corosync": votequorum two_node: 1 => quorum 1
+    /// src: VQ: votequorum two_node: 1 => quorum 1
     /// and wait_for_all on.
     pub fn two_node() -> QuorumConfig {
         QuorumConfig {

@@ -173,7 +173,7 @@ pub struct ReplicaConfig {
     /// Keep-alive and reconnect timers.
     pub timers: LinkTimers,
     /// Resync rate in bytes per second. Default 100 MiB/s: the thesis' `syncer rate 100M`,
-    /// which is also DRBD's `c-max-rate` default (src: THESIS appendix, OPT).
+    /// which is also DRBD's `c-max-rate` default (src: STUDY appendix, OPT).
     pub resync_rate: u64,
     /// Activity-log size in extents of 4 MiB: `al-extents`, default 1237 (src: LIM
     /// `DRBD_AL_EXTENTS_DEF`).

@@ -45,7 +45,7 @@ impl ResourceKind {
     }
 
     /// What a monitor of the started resource answers when all is well: `RunningPromoted`
-    /// for the replica (src: FACTS "Heartbeat and Pacemaker/Corosync", OCF exit code 8),
+    /// for the replica (src: OCF exit code 8),
     /// `Success` for the rest. Anything else is a failure.
     pub fn monitor_expects(self) -> OcfExit {
         match self {
@@ -56,14 +56,14 @@ impl ResourceKind {
 
     /// The default monitor interval of the agent that manages this kind of resource.
     ///
-    /// * Replica: 10 s. src: FACTS "Heartbeat and Pacemaker/Corosync": ocf:linbit:drbd
+    /// * Replica: 10 s. src: DRBD-OCF: ocf:linbit:drbd
     ///   monitors every 10 s in the promoted (Primary) role.
-    /// * Filesystem: 20 s. src: resource-agents `heartbeat/Filesystem` meta-data
-    ///   (`monitor interval="20s"`; not in FACTS).
-    /// * Address: 10 s. src: resource-agents `heartbeat/IPaddr2` meta-data
-    ///   (`monitor interval="10s"`; not in FACTS).
-    /// * Service: 10 s. src: resource-agents `heartbeat/apache` meta-data
-    ///   (`monitor interval="10"`; not in FACTS).
+    /// * Filesystem: 20 s. src: RA `heartbeat/Filesystem` meta-data
+    ///   (`monitor interval="20s"`).
+    /// * Address: 10 s. src: RA `heartbeat/IPaddr2` meta-data
+    ///   (`monitor interval="10s"`).
+    /// * Service: 10 s. src: RA `heartbeat/apache` meta-data
+    ///   (`monitor interval="10"`).
     pub fn default_monitor_interval(self) -> Duration {
         match self {
             ResourceKind::Replica | ResourceKind::Address | ResourceKind::Service => {
@@ -75,7 +75,7 @@ impl ResourceKind {
 }
 
 /// Pacemaker's default timeout of an operation that sets none.
-/// src: FACTS "Heartbeat and Pacemaker/Corosync" (PX): op timeout 20 s.
+/// src: PX: op timeout 20 s.
 pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One resource of the group (one word of a Heartbeat `haresources` line, one primitive of
@@ -94,7 +94,7 @@ pub struct ResourceSpec {
     pub monitor_interval: Duration,
     /// How long any action (start, stop, promote, demote, monitor) may take before it
     /// counts as failed with [`crate::OcfExit::Timeout`].
-    /// Default 20 s. src: FACTS "Heartbeat and Pacemaker/Corosync" (PX): op timeout 20 s.
+    /// Default 20 s. src: PX: op timeout 20 s.
     pub op_timeout: Duration,
 }
 
@@ -119,30 +119,27 @@ pub struct GroupConfig {
     /// The other node that can run the group.
     pub peer: NodeId,
     /// The group, in start order: started left to right, stopped right to left (src:
-    /// FACTS "Heartbeat and Pacemaker/Corosync": `haresources` order).
+    /// HA-CF: `haresources` order).
     pub resources: Vec<ResourceSpec>,
     /// The node named first on the `haresources` line: it starts the group initially and,
     /// with `auto_failback`, gets it back when it returns.
     pub preferred: NodeId,
     /// Whether the group moves back to `preferred` when that node is alive and idle again.
-    /// Default on. src: FACTS "Heartbeat and Pacemaker/Corosync" (Heartbeat `ha.cf`
-    /// auto_failback on|off|legacy); Heartbeat's default is `legacy`, which fails back
-    /// like `on` (linux-ha.org "ha.cf/AutoFailbackDirective"; not in FACTS).
+    /// Default on. src: HA-CF (Heartbeat `ha.cf` auto_failback
+    /// on|off|legacy); Heartbeat's default is `legacy`, which fails back like `on`
+    /// (HA-CF: linux-ha.org "ha.cf/AutoFailbackDirective").
     pub auto_failback: bool,
     /// Failures of one resource on this node after which the group leaves it.
     /// Default `u32::MAX` (Pacemaker's INFINITY: never move on soft failures); `0` turns
     /// the threshold off as in Pacemaker, leaving only INFINITY fail counts (failed
-    /// starts) to move the group. src: FACTS "Heartbeat and Pacemaker/Corosync" (PX):
-    /// migration-threshold INFINITY.
+    /// starts) to move the group. src: PX: migration-threshold INFINITY.
     pub migration_threshold: u32,
     /// After this long without a new failure a resource's fail count is forgotten; zero
-    /// keeps fail counts until a cleanup. Default 0. src: FACTS "Heartbeat and
-    /// Pacemaker/Corosync" (PX): failure-timeout 0.
+    /// keeps fail counts until a cleanup. Default 0. src: PX: failure-timeout 0.
     pub failure_timeout: Duration,
     /// Whether a failed start sets the fail count to INFINITY (the group leaves this node
     /// at once) instead of adding one. Default true. src: PX cluster option
-    /// `start-failure-is-fatal` (default true; not in FACTS, which lists the other PX
-    /// defaults).
+    /// `start-failure-is-fatal` (default true).
     pub start_failure_is_fatal: bool,
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::OcfExit;
 
 /// What kind of failure an unexpected exit code is, which decides the recovery
-/// (src: FACTS "Heartbeat and Pacemaker/Corosync", OCF exit codes; PX "OCF Return Codes",
+/// (src: OCF exit codes; PX "OCF Return Codes",
 /// "How Pacemaker handles failures").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FailureKind {

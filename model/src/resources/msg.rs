@@ -3,7 +3,7 @@
 //! Pacemaker keeps one cluster-wide view (the CIB) and one node (the DC) decides where
 //! every resource runs; Heartbeat v1 had the two nodes negotiate through its messaging
 //! layer. Here each node decides for itself from what the peer last said, with one rule
-//! per situation so that both reach the same answer (see `docs/sections/resources.md`).
+//! per situation so that both reach the same answer (see `docs/architecture.md`).
 
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,7 @@
 //!
 //! Every builder lays out the same three physical hosts and adds the guests first, so
 //! the DRBD peers are `NodeId(0)` and `NodeId(1)` (`a`, `b`). What the study does not
-//! say is decided here and written down in `docs/sections/topology.md`: the
+//! say is decided here and written down in `docs/architecture.md` (topology): the
 //! one-cluster architectures use a cluster of `x3650-1` and `x3650-2` (the thesis'
 //! "failover cluster managing two physical hosts"), `x3650-3` carries the management
 //! plane; the combined architecture's two clusters are made of nested hypervisors,
@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{Net, NodeId};
 
-/// The study's architectures (THESIS "The three architectures compared").
+/// The study's architectures (STUDY (the three architectures compared)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Architecture {
     /// One VM on local storage, no HA.

@@ -8,8 +8,8 @@ use crate::Net;
 
 /// Which virtualization platform a cluster runs.
 ///
-/// The study built every architecture twice, once on each (THESIS "The three
-/// architectures compared"); the platform decides which cluster-HA flavour
+/// The study built every architecture twice, once on each (STUDY, the three
+/// architectures compared); the platform decides which cluster-HA flavour
 /// (`model::cluster`) drives a cluster's VM restarts, not the shape of the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Platform {
@@ -48,7 +48,7 @@ impl ServiceKind {
     pub const ALL: [ServiceKind; 2] = [ServiceKind::Apache, ServiceKind::Mysql];
 
     /// The name of the service (its init script and OCF/LSB resource on Ubuntu 12.04,
-    /// the guests' system: src THESIS "The lab").
+    /// the guests' system: src STUDY (the lab)).
     pub fn daemon(self) -> &'static str {
         match self {
             ServiceKind::Apache => "apache2",
@@ -67,7 +67,7 @@ impl fmt::Display for ServiceKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum StorageKind {
     /// A datastore on one host's own disks: gone while that host is down, and only
-    /// that host can run a VM from it (THESIS "The idea": without shared storage a VM
+    /// that host can run a VM from it (STUDY (the idea): without shared storage a VM
     /// cannot be restarted elsewhere).
     Local,
     /// A datastore several hosts mount. Located on no host it is an external SAN/NAS
@@ -107,7 +107,7 @@ impl Volume {
     /// The study's volume: `/dev/drbd0` on `/dev/sdb1` (the guests' second, 10 GB
     /// disk), ext4 mounted at `/storage`.
     ///
-    /// src: THESIS "The idea" (resource `ha`, `/dev/drbd0`, ext4 at `/storage`) and the
+    /// src: STUDY (the idea) (resource `ha`, `/dev/drbd0`, ext4 at `/storage`) and the
     /// thesis' appendix B (`disk /dev/sdb1`, guests with 20 GB + 10 GB disks).
     pub fn study() -> Volume {
         Volume {

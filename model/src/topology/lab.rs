@@ -1,16 +1,16 @@
 //! The names of the study's lab, with where each comes from.
 //!
-//! src: THESIS "The lab" unless a line says otherwise; the thesis' screenshots and
+//! src: STUDY (the lab) unless a line says otherwise; the thesis' screenshots and
 //! appendix B are cited as "thesis fig." / "thesis app. B" (the Chinese original in
 //! `seed/`).
 
 use super::Platform;
 
 /// The three IBM System x3650 M4 hosts (2 x Xeon E5-2620, 128 GB, 8 x 600 GB SAS,
-/// 4 x 1 GbE, dual PSU). src: THESIS "The lab".
+/// 4 x 1 GbE, dual PSU). src: STUDY (the lab).
 pub const PHYSICAL_HOSTS: [&str; 3] = ["x3650-1", "x3650-2", "x3650-3"];
 
-/// The DRBD resource. src: THESIS "The idea" (resource `ha`; thesis fig. 4.6
+/// The DRBD resource. src: STUDY (the idea) (resource `ha`; thesis fig. 4.6
 /// `0:ha Connected Primary/Secondary UpToDate/UpToDate C /storage ext4`).
 pub const RESOURCE: &str = "ha";
 
@@ -18,7 +18,7 @@ pub const RESOURCE: &str = "ha";
 pub const PUBLIC: &str = "public";
 /// The DRBD replication link (1 GbE; thesis app. B: `address 192.168.159.11`).
 pub const REPLICATION: &str = "drbd";
-/// The Heartbeat rings. Two: see `docs/sections/topology.md` ("Decisions").
+/// The Heartbeat rings. Two: see `docs/architecture.md` (topology).
 pub const RINGS: [&str; 2] = ["hb0", "hb1"];
 /// The cluster's management network (vCenter/FDM heartbeats, Nova/Masakari).
 pub const MANAGEMENT: &str = "management";

@@ -13,7 +13,7 @@ use crate::{NodeId, ProcessId};
 /// Where Masakari evacuates the VMs of a failed host (a failover segment's
 /// `recovery_method`).
 ///
-/// src: FACTS "OpenStack-style cluster HA" (MS): recovery methods auto, reserved_host,
+/// src: MS: recovery methods auto, reserved_host,
 /// auto_priority, rh_priority.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -56,42 +56,41 @@ impl RecoveryMethod {
 pub struct OpenStackTimers {
     /// nova-compute reports its service state this often (`report_interval`).
     ///
-    /// src: FACTS "OpenStack-style cluster HA": nova-compute reports every 10 s.
+    /// src: NOVA: nova-compute reports every 10 s.
     pub report_interval: Duration,
     /// Nova counts a service down after this long without a report
     /// (`service_down_time`).
     ///
-    /// src: FACTS "OpenStack-style cluster HA": service_down_time 60 s.
+    /// src: NOVA: service_down_time 60 s.
     pub service_down_time: Duration,
     /// The host monitor polls the cluster membership this often (`monitoring_interval`).
     ///
-    /// src: FACTS "OpenStack-style cluster HA" (MI): monitoring_interval 60 s.
+    /// src: MI: monitoring_interval 60 s.
     pub monitoring_interval: Duration,
     /// After fencing a failed host, wait this long before recovery (`stonith_wait`).
     ///
-    /// src: FACTS "OpenStack-style cluster HA" (MI): stonith_wait 30 s.
+    /// src: MI: stonith_wait 30 s.
     pub stonith_wait: Duration,
     /// After disabling the failed host's compute service, wait this long before
     /// evacuating (`wait_period_after_service_update`), so Nova counts it down.
     ///
-    /// src: FACTS "OpenStack-style cluster HA" (MS): wait_period_after_service_update
+    /// src: MS: wait_period_after_service_update
     /// 180 s.
     pub wait_after_service_update: Duration,
     /// Each evacuation must be confirmed (the VM active on its new host) within this
     /// (`wait_period_after_evacuation`).
     ///
-    /// src: FACTS "OpenStack-style cluster HA" (MS): confirm each within 90 s.
+    /// src: MS: confirm each within 90 s.
     pub wait_after_evacuation: Duration,
     /// Ring heartbeats among the compute hosts' cluster stack.
     ///
-    /// src: model choice, not in FACTS: Corosync's token circulates continuously; a
+    /// src: model choice: Corosync's token circulates continuously; a
     /// heartbeat a second stands for it (the loss timeout below is what matters).
     pub ring_heartbeat: Duration,
     /// A host that has been silent on the ring this long leaves the membership: the
     /// Corosync token timeout plus the consensus timeout.
     ///
-    /// src: FACTS "Heartbeat and Pacemaker/Corosync": token 3000 ms, consensus = 1.2 x
-    /// token, i.e. 3 s + 3.6 s.
+    /// src: CS: token 3000 ms, consensus = 1.2 x token, i.e. 3 s + 3.6 s.
     pub ring_timeout: Duration,
 }
 
@@ -130,7 +129,7 @@ pub struct OpenStackConfig {
     pub vms: Vec<VmSpec>,
     /// How many VMs the engine evacuates at once (`host_failure_recovery_threads`).
     ///
-    /// src: FACTS "OpenStack-style cluster HA" (MS): evacuate 3 instances at a time.
+    /// src: MS: evacuate 3 instances at a time.
     pub evacuate_workers: usize,
     /// The timers.
     pub timers: OpenStackTimers,

@@ -5,8 +5,7 @@
 //! `wait_period_after_service_update` (so Nova counts the service down and accepts the
 //! evacuation), lists the host's instances and evacuates them with 3 workers, each
 //! evacuation to be confirmed within `wait_period_after_evacuation`, trying the steps
-//! of the segment's recovery method in turn (src: FACTS "OpenStack-style cluster HA"
-//! (MI, MS)). VMs on local storage are not evacuated.
+//! of the segment's recovery method in turn (src: MI, MS). VMs on local storage are not evacuated.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;

@@ -6,8 +6,7 @@
 //! on [`crate::Net::Ring`]`(0)`: a host silent for the token plus consensus timeout leaves
 //! the membership. So the monitor sees what the compute hosts' own cluster stack sees,
 //! not the controller's view, and a partition between compute hosts is seen the way
-//! Corosync sees it (src: FACTS "OpenStack-style cluster HA" (MI), "Heartbeat and
-//! Pacemaker/Corosync").
+//! Corosync sees it (src: MI, CS).
 //!
 //! Only a monitor whose membership has quorum reports (votequorum: more than half of the
 //! compute hosts, or one of two with `two_node`), so the hosts cut off in a minority do

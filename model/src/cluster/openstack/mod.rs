@@ -9,8 +9,7 @@
 //! * [`engine`]: the [`MasakariEngine`] (fence, disable, wait, evacuate);
 //! * [`node`]: [`OpenStackNode`], any of them, for drivers that run a whole cluster.
 //!
-//! src: FACTS "OpenStack-style cluster HA (layer 1), Nova + Masakari / Pacemaker
-//! instance HA".
+//! src: NOVA, MI, MS (Nova + Masakari); RH-IHA (Pacemaker instance HA).
 
 pub mod compute;
 pub mod config;

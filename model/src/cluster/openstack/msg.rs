@@ -10,7 +10,7 @@ use crate::{Net, NodeId, ProcessId};
 pub enum EvacuateOutcome {
     /// The VM runs on this host now.
     Done(NodeId),
-    /// Refused: the VM's host is not down (src: FACTS "OpenStack-style cluster HA":
+    /// Refused: the VM's host is not down (src: NOVA:
     /// evacuate is refused until service_down_time unless the service is forced down).
     Refused,
     /// The scheduler found no valid host (or the requested host cannot take it).

@@ -18,58 +18,58 @@ use crate::{NodeId, ProcessId};
 pub struct FdmTimers {
     /// Network heartbeats master <-> slave, datastore heartbeats and election messages.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): network heartbeats every 1 s.
+    /// src: DD: network heartbeats every 1 s.
     pub heartbeat: Duration,
     /// How long an election lasts.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): election ~15 s.
+    /// src: DD: election ~15 s.
     pub election: Duration,
     /// A slave that hears no master heartbeat for this long starts an election.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): master failure, T+10 s election.
+    /// src: DD: master failure, T+10 s election.
     pub master_silence: Duration,
     /// The master starts watching a silent slave's datastore heartbeats after this long.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): T+3 s master watches datastore
+    /// src: DD: T+3 s master watches datastore
     /// heartbeats.
     pub watch_datastores_after: Duration,
     /// A silent slave is unreachable after this long, and the master starts pinging it.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): T+10 s unreachable.
+    /// src: DD: T+10 s unreachable.
     pub unreachable_after: Duration,
     /// How long the master pings an unreachable slave before deciding.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): ping for 5 s, T+15 s dead without
+    /// src: DD: ping for 5 s, T+15 s dead without
     /// heartbeat datastores.
     pub ping: Duration,
     /// How long the master watches datastore heartbeats (from `watch_datastores_after`)
     /// before a slave with heartbeat datastores is declared dead; also the window in which
     /// a partitioned or isolated host must keep heartbeating its datastores.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): T+3 s to T+18 s.
+    /// src: DD: T+3 s to T+18 s.
     pub datastore_window: Duration,
     /// After an election, how long a new master collects the slaves' state (it reads the
     /// protected list at once) before it restarts VMs.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): T+25 s reads the protected list, T+35 s
+    /// src: DD: T+25 s reads the protected list, T+35 s
     /// restarts.
     pub master_settle: Duration,
     /// How long a host without heartbeats pings its isolation address before it declares
     /// itself isolated.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): elected alone at T+25 s, isolated at
+    /// src: DD: elected alone at T+25 s, isolated at
     /// T+30 s.
     pub isolation_ping: Duration,
     /// `das.config.fdm.isolationPolicyDelaySec`: the delay between declaring isolation and
     /// applying the isolation response.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): isolationPolicyDelaySec 30, response at
+    /// src: DD: isolationPolicyDelaySec 30, response at
     /// T+60 s.
     pub isolation_policy_delay: Duration,
     /// How long a datastore honours a host's disk locks after its last heartbeat
     /// (the VMFS on-disk lock lease).
     ///
-    /// src: model choice, not in FACTS: VMFS locks lapse when their holder stops
+    /// src: model choice: VMFS locks lapse when their holder stops
     /// heartbeating the volume; 12 s keeps a dead host's locks shorter than the 15 s
     /// after which the master declares it dead, so restarts are not refused.
     pub lock_lease: Duration,
@@ -104,7 +104,7 @@ pub struct VmwareConfig {
     pub mounts: BTreeMap<NodeId, Vec<NodeId>>,
     /// How many of its mounted datastores each host uses for datastore heartbeats.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): 2 heartbeat datastores per host by
+    /// src: DD: 2 heartbeat datastores per host by
     /// default.
     pub heartbeat_datastores: usize,
     /// The isolation address (`das.isolationaddress`, by default the management
@@ -113,7 +113,7 @@ pub struct VmwareConfig {
     pub isolation_address: Option<NodeId>,
     /// What an isolated host does with its VMs.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): leave powered on (default 5.0+).
+    /// src: DD: leave powered on (default 5.0+).
     pub isolation_response: IsolationAction,
     /// The protected VMs.
     pub vms: Vec<VmSpec>,
@@ -122,12 +122,12 @@ pub struct VmwareConfig {
     pub vm_datastores: BTreeMap<ProcessId, NodeId>,
     /// At most this many concurrent power-ons per host.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): at most 32 concurrent power-ons per
+    /// src: DD: at most 32 concurrent power-ons per
     /// host.
     pub max_concurrent_power_ons: usize,
     /// When each restart attempt starts, from the first one.
     ///
-    /// src: FACTS "VMware-style cluster HA" (DD): retries at T0, +2, +6, +14, +30 min
+    /// src: DD: retries at T0, +2, +6, +14, +30 min
     /// (5 tries).
     pub restart_attempts: Vec<Duration>,
     /// The agents' timers.

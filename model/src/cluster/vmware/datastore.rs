@@ -3,7 +3,7 @@
 //!
 //! The datastore is passive: hosts write and read it over [`crate::Net::Storage`], so a
 //! host cut off from the management network but not from storage is still seen alive
-//! (src: FACTS "VMware-style cluster HA" (DD): failed vs isolated vs partitioned).
+//! (src: DD: failed vs isolated vs partitioned).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;

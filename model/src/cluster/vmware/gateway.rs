@@ -1,8 +1,8 @@
 //! The isolation address: the management network's gateway, which answers pings.
 //!
 //! A host that hears no other agent pings it: an answer means the host is in a network
-//! partition, silence that the host itself is isolated (src: FACTS "VMware-style cluster
-//! HA" (DD): isolation vs partition; `das.isolationaddress` defaults to the gateway).
+//! partition, silence that the host itself is isolated (src: DD:
+//! isolation vs partition; `das.isolationaddress` defaults to the gateway).
 
 use std::convert::Infallible;
 

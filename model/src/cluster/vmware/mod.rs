@@ -9,7 +9,7 @@
 //!   partition;
 //! * [`node`]: [`VmwareNode`], any of them, for drivers that run a whole cluster.
 //!
-//! src: FACTS "VMware-style cluster HA (layer 1), vSphere HA / FDM 5.x-6.x (DD)".
+//! src: DD (vSphere HA / FDM 5.x-6.x).
 
 pub mod agent;
 pub mod config;

@@ -8,7 +8,7 @@ use crate::{Net, NodeId, ProcessId};
 
 /// A host's "poweron file" on a heartbeat datastore: which VMs it runs and whether it
 /// has declared itself isolated. The master reads it for hosts it cannot hear (src:
-/// FACTS "VMware-style cluster HA" (DD): isolated = datastore heartbeat alive and the
+/// DD: isolated = datastore heartbeat alive and the
 /// isolation flag set).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PowerOnFile {

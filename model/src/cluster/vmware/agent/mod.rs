@@ -7,8 +7,8 @@
 //! the protected VMs of failed hosts on the others, in restart-priority order, at most 32
 //! power-ons per host at once, retrying at T0, +2, +6, +14 and +30 min. A slave that
 //! hears no master elects itself, pings its isolation address and, without an answer,
-//! declares itself isolated and applies the isolation response (src: FACTS
-//! "VMware-style cluster HA" (DD); `docs/sections/cluster.md` has the timelines).
+//! declares itself isolated and applies the isolation response (src: DD;
+//! `docs/architecture.md` has the timelines).
 //!
 //! This file holds the [`FdmAgent`] itself: its public types ([`FdmTimer`],
 //! [`AgentRole`], [`HostStatus`]), its role and the master's state, the constructor and
