@@ -7,6 +7,8 @@
 //!   TOML file, or the built-in matrix), its table, JSON and exit codes.
 //! * [`reproduce`]: `dualha reproduce`, the study reproduced in the simulator: tables,
 //!   figures, `REPORT.md` and `results.json`;
+//! * [`validate`]: `dualha validate`, a profile, schedule or check configuration checked
+//!   without running anything;
 //! * [`simulate`]: `dualha simulate`, one scripted fault schedule (or a checker
 //!   counterexample) replayed in the simulated lab.
 #![deny(missing_docs)]
@@ -16,3 +18,4 @@ pub mod cli;
 pub mod progress;
 pub mod reproduce;
 pub mod simulate;
+pub mod validate;

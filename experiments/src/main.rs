@@ -26,6 +26,8 @@ enum Command {
     Reproduce(experiments::reproduce::ReproduceArgs),
     /// Replay a scripted fault schedule (or a checker counterexample) in the simulator.
     Simulate(experiments::simulate::SimulateArgs),
+    /// Check a profile, a fault schedule or a check configuration without running it.
+    Validate(experiments::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
         Command::Check(args) => experiments::check::run(&args),
         Command::Reproduce(args) => experiments::reproduce::run(&args),
         Command::Simulate(args) => experiments::simulate::run(&args),
+        Command::Validate(args) => experiments::validate::run(&args),
     }
 }
