@@ -188,3 +188,66 @@ fn a_crashed_primary_resyncs_its_activity_log_to_the_peer() {
     assert_identical(&lab);
     assert!(!replica(&lab, A).crashed_primary());
 }
+
+#[test]
+fn invalidating_a_connected_secondary_resyncs_every_block_from_the_primary() {
+    let mut lab = primary_pair(&|_| {});
+    for (i, b) in [3u64, 9].into_iter().enumerate() {
+        write(&mut lab, A, i as u64, b);
+    }
+    lab.run_for(Duration::from_millis(50));
+    let blocks = replica(&lab, A).config().blocks;
+    lab.take_records();
+    lab.command(A, ReplicaCommand::Invalidate);
+    assert_eq!(
+        replica(&lab, A).disk(),
+        DiskState::UpToDate,
+        "a Primary is never invalidated"
+    );
+    lab.command(B, ReplicaCommand::Invalidate);
+    assert_eq!(replica(&lab, B).disk(), DiskState::Inconsistent);
+    assert_eq!(replica(&lab, B).bitmap().count(), blocks);
+    lab.run_for(Duration::from_millis(10));
+    assert!(
+        notices(&lab, A).contains(&ReplicaNotice::SyncStarted {
+            source: true,
+            blocks
+        }),
+        "the Primary resyncs the whole device: {:?}",
+        notices(&lab, A)
+    );
+    lab.run_for(Duration::from_secs(60));
+    assert_eq!(replica(&lab, B).conn(), ConnState::Connected);
+    assert_eq!(replica(&lab, B).disk(), DiskState::UpToDate);
+    assert_eq!(resynced(&lab, B).len() as u64, blocks);
+    assert_identical(&lab);
+    assert_eq!(on_disk(&lab, B, 9), Some(1));
+}
+
+#[test]
+fn invalidating_a_disconnected_secondary_makes_the_next_connection_a_full_resync() {
+    let mut lab = primary_pair(&|_| {});
+    write(&mut lab, A, 0, 5);
+    lab.run_for(Duration::from_millis(50));
+    let blocks = replica(&lab, A).config().blocks;
+    lab.partition(A, B);
+    detect_loss(&mut lab);
+    lab.command(B, ReplicaCommand::Invalidate);
+    assert_eq!(replica(&lab, B).disk(), DiskState::Inconsistent);
+    lab.command(B, ReplicaCommand::Promote { force: false });
+    assert_eq!(
+        replica(&lab, B).role(),
+        Role::Secondary,
+        "no good data to serve"
+    );
+    lab.take_records();
+    lab.heal(A, B);
+    lab.run_for(Duration::from_secs(60));
+    assert_eq!(replica(&lab, B).disk(), DiskState::UpToDate);
+    assert_eq!(
+        resynced(&lab, B).len() as u64,
+        blocks,
+        "every block travels"
+    );
+    assert_identical(&lab);
+}

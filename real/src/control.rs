@@ -43,6 +43,8 @@ pub enum ControlRequest {
     Disconnect,
     /// `drbdadm outdate`.
     Outdate,
+    /// `drbdadm invalidate`.
+    Invalidate,
     /// `drbdadm pause-sync`.
     PauseSync,
     /// `drbdadm resume-sync`.

@@ -67,7 +67,9 @@ pub struct Driver {
     epoch: Instant,
     timers: BTreeMap<GuestTimer, Instant>,
     meta: MetaStore,
-    disk: std::sync::mpsc::Sender<DiskRequest>,
+    disk: std::sync::mpsc::Sender<Vec<DiskRequest>>,
+    /// Disk requests of the inputs being fed, sent to the disk thread as one batch.
+    disk_out: Vec<DiskRequest>,
     io: BlockIo<BlockReply>,
     link: Option<(u64, UnboundedSender<GuestMsg>)>,
     rings: Rings,
@@ -106,7 +108,7 @@ impl Driver {
         cfg: Arc<NodeConfig>,
         guest: Guest,
         meta: MetaStore,
-        disk: std::sync::mpsc::Sender<DiskRequest>,
+        disk: std::sync::mpsc::Sender<Vec<DiskRequest>>,
         blocks: u64,
         rings: Rings,
         events: UnboundedSender<Event>,
@@ -126,6 +128,7 @@ impl Driver {
             timers: BTreeMap::new(),
             meta,
             disk,
+            disk_out: Vec::new(),
             io: BlockIo::new(blocks),
             link: None,
             rings,
@@ -217,12 +220,10 @@ impl Driver {
     fn on_event(&mut self, ev: Event) -> anyhow::Result<()> {
         match ev {
             Event::Recv { from, msg } => self.feed(Input::Recv { from, msg }),
-            Event::Disk(batch) => {
-                for c in batch {
-                    self.feed(Input::Disk(c))?;
-                }
-                Ok(())
+            Event::RecvMany { from, msgs } => {
+                self.feed_all(msgs.into_iter().map(|msg| Input::Recv { from, msg }))
             }
+            Event::Disk(batch) => self.feed_all(batch.into_iter().map(Input::Disk)),
             Event::Process(p) => self.feed(Input::Process(p)),
             Event::Handler(h) => self.feed(Input::HandlerDone(h)),
             Event::FenceDone { node, success } => self.feed(Input::FenceDone { node, success }),
@@ -257,10 +258,7 @@ impl Driver {
                     }
                 };
                 answer(done);
-                for c in cmds {
-                    self.feed(Input::Command(c))?;
-                }
-                Ok(())
+                self.feed_all(cmds.into_iter().map(Input::Command))
             }
             Event::Control(req, reply) => {
                 let answer = self.control(req)?;
@@ -281,11 +279,22 @@ impl Driver {
             }),
             ControlRequest::Disconnect => Some(ReplicaCommand::Disconnect),
             ControlRequest::Outdate => Some(ReplicaCommand::Outdate),
+            ControlRequest::Invalidate => Some(ReplicaCommand::Invalidate),
             ControlRequest::PauseSync => Some(ReplicaCommand::PauseSync),
             ControlRequest::ResumeSync => Some(ReplicaCommand::ResumeSync),
             ControlRequest::Cleanup => None,
         };
         self.recent.clear();
+        let r = self.guest.replica();
+        let invalidate_refusal = r.invalidate_refusal().map(|why| {
+            format!(
+                "{why} (this node is {}, {}, disk {}, peer disk {})",
+                r.role(),
+                r.conn(),
+                r.disk(),
+                r.peer_disk()
+            )
+        });
         if let Some(c) = cmd {
             self.feed(Input::Command(GuestCommand::Replica(c)))?;
         }
@@ -298,6 +307,9 @@ impl Driver {
             GuestNotice::Replica(ReplicaNotice::PromoteRefused(why)) => Some(why.to_string()),
             _ => None,
         });
+        if req == ControlRequest::Invalidate && invalidate_refusal.is_some() {
+            refused = invalidate_refusal;
+        }
         let r = self.guest.replica();
         if req == ControlRequest::Outdate && r.disk() > DiskState::Outdated {
             // `drbdadm outdate` changes nothing on a Primary or a connected node.
@@ -346,7 +358,13 @@ impl Driver {
     /// Feeds one input and everything it leads to (application I/O finishing frees the
     /// next operation on the same block).
     pub(crate) fn feed(&mut self, input: Input<Guest>) -> anyhow::Result<()> {
-        let mut queue = VecDeque::from([input]);
+        self.feed_all(std::iter::once(input))
+    }
+
+    /// Feeds inputs in order, and everything they lead to; their disk requests go to the
+    /// disk thread together at the end, one wake-up for a whole client request.
+    fn feed_all(&mut self, inputs: impl IntoIterator<Item = Input<Guest>>) -> anyhow::Result<()> {
+        let mut queue: VecDeque<Input<Guest>> = inputs.into_iter().collect();
         let mut out = Vec::new();
         while let Some(input) = queue.pop_front() {
             let now = self.now();
@@ -354,6 +372,12 @@ impl Driver {
             for effect in out.drain(..) {
                 self.execute(effect, &mut queue)?;
             }
+        }
+        if !self.disk_out.is_empty() {
+            let batch = std::mem::take(&mut self.disk_out);
+            self.disk
+                .send(batch)
+                .context("the disk thread has stopped")?;
         }
         self.publish();
         Ok(())
@@ -373,9 +397,7 @@ impl Driver {
             Effect::CancelTimer(id) => {
                 self.timers.remove(&id);
             }
-            Effect::Disk(req) => {
-                self.disk.send(req).context("the disk thread has stopped")?;
-            }
+            Effect::Disk(req) => self.disk_out.push(req),
             Effect::Persist(meta) => {
                 self.meta.write(&StoredMeta::Replica(meta)).context(
                     "writing metadata; stopping the node, since it can no longer keep its promises",

@@ -47,6 +47,14 @@ pub enum Event {
         /// The message.
         msg: GuestMsg,
     },
+    /// Messages from the peer that arrived together on the replication link, in order:
+    /// fed as one batch, so their disk writes reach the disk thread together.
+    RecvMany {
+        /// Their sender.
+        from: NodeId,
+        /// The messages.
+        msgs: Vec<GuestMsg>,
+    },
     /// The disk thread finished a batch.
     Disk(Vec<DiskCompletion>),
     /// An OCF agent finished.

@@ -138,6 +138,25 @@ async fn read_frame<R: AsyncReadExt + Unpin>(r: &mut R) -> Result<Option<WireMsg
     Ok(Some(decode_payload(h, &payload)?))
 }
 
+/// Most messages handed to the loop as one event.
+const MAX_RECV_BATCH: usize = 256;
+
+/// Whether `buf` starts with a whole frame (or a header bad enough that reading it fails
+/// at once): reading it then needs no wait on the socket.
+fn whole_frame_buffered(buf: &[u8]) -> bool {
+    let Some(header) = buf.get(..HEADER_LEN) else {
+        return false;
+    };
+    let header: [u8; HEADER_LEN] = match header.try_into() {
+        Ok(h) => h,
+        Err(_) => return false,
+    };
+    match decode_header(&header) {
+        Ok(h) => buf.len() - HEADER_LEN >= h.len,
+        Err(_) => true,
+    }
+}
+
 async fn write_frame<W: AsyncWriteExt + Unpin>(w: &mut W, msg: &WireMsg) -> Result<(), LinkError> {
     w.write_all(&wire::encode_frame(msg)?).await?;
     Ok(())
@@ -252,18 +271,27 @@ async fn connection(
     let peer = p.peer;
     let reader = async move {
         loop {
-            match read_frame(&mut read).await? {
-                None => return Ok::<(), LinkError>(()),
-                Some(WireMsg::Guest(msg)) => {
-                    if events.send(Event::Recv { from: peer, msg }).is_err() {
-                        return Ok(());
+            let mut msgs = Vec::new();
+            // Wait for one frame, then take the whole frames already buffered with it.
+            loop {
+                match read_frame(&mut read).await? {
+                    None => {
+                        let _ = events.send(Event::RecvMany { from: peer, msgs });
+                        return Ok::<(), LinkError>(());
+                    }
+                    Some(WireMsg::Guest(msg)) => msgs.push(msg),
+                    Some(other) => {
+                        return Err(LinkError::Refused(format!(
+                            "unexpected {other:?} after authentication"
+                        )));
                     }
                 }
-                Some(other) => {
-                    return Err(LinkError::Refused(format!(
-                        "unexpected {other:?} after authentication"
-                    )));
+                if msgs.len() >= MAX_RECV_BATCH || !whole_frame_buffered(read.buffer()) {
+                    break;
                 }
+            }
+            if events.send(Event::RecvMany { from: peer, msgs }).is_err() {
+                return Ok(());
             }
         }
     };

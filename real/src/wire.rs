@@ -311,6 +311,20 @@ mod tests {
     }
 
     #[test]
+    fn a_block_payload_is_its_length_then_its_bytes() {
+        // The encoding older nodes used (a sequence of u8) is the same bytes: a node built
+        // before `Payload` serialized as bytes still understands a newer one.
+        let block: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
+        let p = model::Payload::new(&block);
+        let as_bytes = postcard::to_stdvec(&p).expect("encodes");
+        let as_seq = postcard::to_stdvec(&block).expect("encodes");
+        assert_eq!(as_bytes, as_seq);
+        assert_eq!(&as_bytes[as_bytes.len() - 4096..], &block[..]);
+        let back: model::Payload = postcard::from_bytes(&as_bytes).expect("decodes");
+        assert_eq!(back, p);
+    }
+
+    #[test]
     fn hostile_headers_are_refused_before_reading_a_payload() {
         let mut h = [0u8; HEADER_LEN];
         assert!(matches!(decode_header(&h), Err(WireError::BadMagic(_))));

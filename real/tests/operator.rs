@@ -8,7 +8,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{FAST_TIMERS, Lab, LabOptions, dualha_node, qemu_io};
+use common::{DISK_BYTES, FAST_TIMERS, Lab, LabOptions, dualha_node, qemu_io, same_bytes};
+use real::control::ControlRequest;
 
 fn scrape(addr: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("metrics endpoint");
@@ -71,6 +72,33 @@ fn status_commands_and_metrics_show_the_pair() {
         "{out}"
     );
     assert_eq!(lab.b.status().expect("status").disk, "UpToDate");
+
+    // `invalidate`: refused on the Primary with the rule it breaks; on the Secondary it
+    // throws the local data away and takes every block from the peer. Damage bravo's
+    // backing file behind its back: only a whole-device resync makes the two equal again.
+    let (code, out, _) = dualha_node(&["invalidate"], &lab.a.config);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("only a Secondary can be invalidated"), "{out}");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(lab.b.disk())
+            .expect("bravo's disk");
+        f.seek(SeekFrom::Start(3 << 20)).expect("seek");
+        f.write_all(&[0x5a; 8192]).expect("damage");
+    }
+    assert!(!same_bytes(&lab.a.disk(), &lab.b.disk()));
+    let r = lab.b.ask(ControlRequest::Invalidate);
+    assert!(r.ok, "{}", r.message);
+    let st = r.status.expect("status");
+    assert_eq!(st.disk, "Inconsistent", "invalidated at once");
+    assert_eq!(st.out_of_sync_bytes, DISK_BYTES, "every block out of sync");
+    lab.b
+        .wait_for("resynced", std::time::Duration::from_secs(60), |s| {
+            s.disk == "UpToDate" && s.connection == "Connected"
+        });
+    assert!(same_bytes(&lab.a.disk(), &lab.b.disk()), "resynced whole");
 
     // Only the owner may use the control socket.
     let mode = std::fs::metadata(lab.a.socket())

@@ -143,6 +143,9 @@ pub enum ConnMsg {
     },
     /// Pause (`true`) or resume (`false`) the resync (`P_STATE` with user-isp).
     SyncPaused(bool),
+    /// The sender was invalidated (`drbdadm invalidate`) and asks for a whole-device
+    /// resync from this node (DRBD: the state change to `StartingSyncT`).
+    Invalidated,
     /// The sender's role or disk state changed (`P_STATE`).
     State {
         /// Its role.

@@ -71,6 +71,9 @@ enum Command {
     Disconnect(ConfigArg),
     /// Mark this node's disk Outdated (`drbdadm outdate`).
     Outdate(ConfigArg),
+    /// Throw this Secondary's data away and resync every block from the peer
+    /// (`drbdadm invalidate`); disconnected, on the next connection.
+    Invalidate(ConfigArg),
     /// Pause a running resync.
     PauseSync(ConfigArg),
     /// Resume a paused resync.
@@ -159,6 +162,7 @@ fn main() -> ExitCode {
         } => ask(&config, ControlRequest::Connect { discard_my_data }, false),
         Command::Disconnect(c) => ask(&c, ControlRequest::Disconnect, false),
         Command::Outdate(c) => ask(&c, ControlRequest::Outdate, false),
+        Command::Invalidate(c) => ask(&c, ControlRequest::Invalidate, false),
         Command::PauseSync(c) => ask(&c, ControlRequest::PauseSync, false),
         Command::ResumeSync(c) => ask(&c, ControlRequest::ResumeSync, false),
         Command::Cleanup(c) => ask(&c, ControlRequest::Cleanup, false),

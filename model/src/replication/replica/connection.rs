@@ -371,6 +371,7 @@ impl Replica {
                 }
             }
             ConnMsg::SyncPaused(paused) => self.set_paused(paused, out),
+            ConnMsg::Invalidated => self.on_invalidated(session, out),
             ConnMsg::State { role, disk } => {
                 let disk = match disk {
                     DiskState::Consistent | DiskState::Outdated

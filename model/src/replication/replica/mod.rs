@@ -81,6 +81,12 @@ pub enum ReplicaCommand {
     PauseSync,
     /// `drbdadm resume-sync`.
     ResumeSync,
+    /// `drbdadm invalidate`: throw this Secondary's data away and take the peer's, every
+    /// block. Connected to an UpToDate peer, a full resync starts at once; disconnected,
+    /// the disk becomes Inconsistent with every block out of sync and syncs on the next
+    /// connection. Ignored on a Primary, during a resync, or without a disk (DRBD
+    /// refuses those; the daemon tells the operator why).
+    Invalidate,
 }
 
 /// The replica's named timers.
@@ -418,6 +424,7 @@ impl Machine for Replica {
                 ReplicaCommand::Outdate => self.outdate(out),
                 ReplicaCommand::PauseSync => self.pause_command(true, out),
                 ReplicaCommand::ResumeSync => self.pause_command(false, out),
+                ReplicaCommand::Invalidate => self.invalidate(out),
             },
             Input::Disk(done) => self.on_disk(done, out),
             Input::HandlerDone(HandlerReply {

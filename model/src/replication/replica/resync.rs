@@ -14,7 +14,7 @@ use crate::replication::config::RESYNC_TICK;
 use crate::replication::msg::{ConnMsg, SessionId};
 use crate::replication::notice::ReplicaNotice;
 use crate::replication::uuid::{UUID_JUST_CREATED, UUID_NEW_BM_OFFSET, fresh_uuid};
-use crate::replication::{ConnState, DiskState};
+use crate::replication::{ConnState, DiskState, Role};
 use crate::{BlockNo, DiskOp, DiskRequest, DiskToken, Effect, Payload};
 
 /// Progress of a resync in this connection.
@@ -97,6 +97,52 @@ impl Replica {
             source: false,
             blocks: self.bitmap.count(),
         }));
+    }
+
+    /// Why `drbdadm invalidate` would be refused now (src: Linux `drbd_nl.c`
+    /// `drbd_adm_invalidate`, 8.4, and the state checks it runs into), or `None` if it
+    /// would be carried out.
+    pub fn invalidate_refusal(&self) -> Option<&'static str> {
+        let busy = self.conn.is_sync_source()
+            || self.conn.is_sync_target()
+            || matches!(self.conn, ConnState::WFBitMapS | ConnState::WFBitMapT);
+        if self.role != Role::Secondary {
+            Some("only a Secondary can be invalidated")
+        } else if self.disk <= DiskState::Failed {
+            Some("there is no disk to invalidate")
+        } else if busy {
+            Some("a resync is running")
+        } else if self.conn.is_connected() && self.conn != ConnState::Connected {
+            Some("the connection is changing state")
+        } else if self.conn == ConnState::Connected && self.peer_disk != DiskState::UpToDate {
+            Some("the peer's disk is not UpToDate: nobody to take the data from")
+        } else {
+            None
+        }
+    }
+
+    /// `drbdadm invalidate`: every block out of sync and the disk Inconsistent, persisted
+    /// before anything else, so a crash in between still ends in a full resync;
+    /// connected, the peer is asked to become the source.
+    pub(super) fn invalidate(&mut self, out: &mut Out) {
+        if self.invalidate_refusal().is_some() {
+            return;
+        }
+        self.bitmap = Bitmap::full(self.cfg.blocks);
+        self.set_disk(DiskState::Inconsistent, out);
+        self.persist(out);
+        if self.conn == ConnState::Connected
+            && let Some(session) = self.session
+        {
+            self.send_conn(session, ConnMsg::Invalidated, out);
+        }
+    }
+
+    /// The peer was invalidated: resync it whole if this node has good data.
+    pub(super) fn on_invalidated(&mut self, session: SessionId, out: &mut Out) {
+        if self.conn == ConnState::Connected && self.disk == DiskState::UpToDate {
+            self.start_sync_source(session, true, &Bitmap::new(), out);
+        }
     }
 
     pub(super) fn set_paused(&mut self, paused: bool, out: &mut Out) {
