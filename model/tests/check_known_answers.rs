@@ -1,6 +1,6 @@
 //! The known answers, each a test: the checker finds the split brain / lost
 //! write where the study's configurations allow it, and none where fencing or quorum
-//! prevent it. Bounds are kept small (depth 12, as the matrix: the shortest counterexamples take 10 steps;
+//! prevent it. Bounds are kept small (10 steps, as the matrix: the shortest counterexamples take 10;
 //! `model` is built with opt-level 3 in test builds to keep this fast); `dualha check
 //! --matrix` runs the same rows.
 
@@ -17,7 +17,7 @@ fn run(row: &str) -> Outcome {
         model,
         RunOptions {
             threads: 2,
-            max_depth: 12,
+            max_depth: 10,
         },
     )
 }

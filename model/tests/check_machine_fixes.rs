@@ -86,7 +86,7 @@ fn dopd_refuses_to_outdate_a_primary_and_the_caller_outdates_itself() {
 
 #[test]
 fn protocol_b_loses_no_acknowledged_write_when_the_primary_crashes() {
-    // As the matrix's protocol-a/-c rows: one crash, one write, depth 12.
+    // As the matrix's protocol-a/-c rows: one crash, one write, 10 steps.
     let cfg = CheckConfig {
         name: "protocol-b-primary-crash".to_string(),
         protocol: ProtocolChoice::B,
@@ -103,7 +103,7 @@ fn protocol_b_loses_no_acknowledged_write_when_the_primary_crashes() {
         CheckModel::new(cfg).expect("valid configuration"),
         RunOptions {
             threads: 2,
-            max_depth: 12,
+            max_depth: 10,
         },
     );
     let lost = o.properties.iter().find(|p| p.name == NO_LOST_WRITE);

@@ -75,7 +75,7 @@ fn replay(s: &Schedule) -> Vec<Property> {
 fn a_split_brain_found_by_the_checker_is_a_split_brain_in_the_simulator() {
     // Depth 8 is the smallest that finds it: partition, both DRBD ping timeouts,
     // Heartbeat's deadtime on b, and b is promoted beside a.
-    let o = checked(8);
+    let o = checked(6);
     let s = schedule_of(&o, Property::SplitBrain);
     assert!(
         matches!(s.events[0].fault, Fault::Partition { .. }),
@@ -89,7 +89,7 @@ fn a_split_brain_found_by_the_checker_is_a_split_brain_in_the_simulator() {
 fn an_acknowledged_write_missing_on_the_new_primary_replays_with_its_write() {
     // a keeps acknowledging writes on its side of the partition until b takes over
     // without them.
-    let o = checked(10);
+    let o = checked(8);
     let s = schedule_of(&o, Property::MissingWrite);
     assert!(s.has_writes(), "the counterexample writes: {s:?}");
     let found = replay(&s);

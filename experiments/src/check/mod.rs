@@ -46,7 +46,9 @@ pub struct CheckArgs {
     /// Checker threads, 1 to 256.
     #[arg(long, default_value_t = 2, value_parser = threads_arg)]
     pub threads: usize,
-    /// Depth bound (steps from the start, 1 to 64); default 12, or each matrix row's own.
+    /// Bound in steps: every path of up to this many actions from the start is explored
+    /// (1 to 64); default 10, or each matrix row's own. A property that "holds up to N
+    /// steps" may still fail in more.
     #[arg(long, value_parser = max_depth_arg)]
     pub max_depth: Option<usize>,
     /// Write each counterexample's replayable schedule (JSON) into this directory.
@@ -100,10 +102,14 @@ fn peak_memory_kib() -> Option<u64> {
 /// allowed values.
 pub fn load_config(path: &Path) -> Result<CheckConfig> {
     let text = read_input(path)?;
-    let cfg: CheckConfig = toml::from_str(&text)
-        .with_context(|| format!("invalid configuration {}", path.display()))?;
-    cfg.validate()
-        .with_context(|| format!("invalid configuration {}", path.display()))?;
+    parse_config(&text).with_context(|| format!("invalid configuration {}", path.display()))
+}
+
+/// Parses and validates a configuration's text: what [`load_config`] does once the file
+/// is read (and what the `check_config` fuzz target runs).
+pub fn parse_config(text: &str) -> Result<CheckConfig> {
+    let cfg: CheckConfig = toml::from_str(text)?;
+    cfg.validate()?;
     Ok(cfg)
 }
 
@@ -120,7 +126,7 @@ fn timed(cfg: CheckConfig, opts: RunOptions) -> Result<Timed> {
     let outcome = check_with_progress(model, opts, &|p| {
         let secs = start.elapsed().as_secs_f64();
         ticker.set(format!(
-            "{}: {} states generated, {} unique, depth {}/{}, {:.0} generated/s",
+            "{}: {} states generated, {} unique, {}/{} steps deep, {:.0} generated/s",
             name,
             p.generated,
             p.unique,
@@ -234,7 +240,7 @@ fn run_inner(args: &CheckArgs) -> Result<ExitCode> {
     }
     let opts = RunOptions {
         threads: args.threads,
-        max_depth: args.max_depth.unwrap_or(12),
+        max_depth: args.max_depth.unwrap_or(model::check::DEFAULT_STEPS),
     };
     let t = timed(cfg, opts)?;
     if let Some(dir) = &args.schedules {
@@ -258,21 +264,26 @@ fn print_one(t: &Timed) -> Result<()> {
     for p in &o.properties {
         let len = p.length.map_or(String::new(), |l| format!(" ({l} steps)"));
         outln!(
-            "  {:<w$} {:<9}{len}",
+            "  {:<w$} {}{len}",
             p.name,
-            p.verdict.to_string(),
+            o.verdict_text(p),
             w = property_width()
         )?;
     }
     outln!(
-        "  states: {} generated, {} unique, depth {}{}; {:.2} s; {:.0} generated/s, {:.0} unique/s; peak memory {}",
+        "  states: {} generated, {} unique, {}; {:.2} s; {:.0} generated/s, {:.0} unique/s; peak memory {}",
         o.states_generated,
         o.states_unique,
-        o.max_depth,
         if o.depth_bounded {
-            " (depth bound reached)"
+            format!(
+                "search cut by the bound of {} steps (more steps reach states not explored)",
+                o.bound
+            )
         } else {
-            ""
+            format!(
+                "search complete: every reachable state within the fault and write budget ({} steps at most)",
+                o.max_depth
+            )
         },
         t.seconds,
         per_second(o.states_generated, t.seconds),
@@ -297,6 +308,15 @@ fn short(v: Verdict) -> &'static str {
         Verdict::Holds => "holds",
         Verdict::Violated => "VIOLATED",
         Verdict::Unknown => "unknown",
+    }
+}
+
+/// A found verdict in the matrix: a safety verdict that holds only up to the bound is
+/// marked with it ("holds≤10").
+fn found(o: &Outcome, p: &model::check::run::PropertyResult) -> String {
+    match p.verdict {
+        Verdict::Holds if p.kind == "always" && o.depth_bounded => format!("holds≤{}", o.bound),
+        v => short(v).to_string(),
     }
 }
 
@@ -325,7 +345,7 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
             "len",
             "generated",
             "unique",
-            "depth",
+            "steps",
             "secs",
             "gen/s",
             "uniq/s",
@@ -381,14 +401,14 @@ fn run_matrix(args: &CheckArgs) -> Result<ExitCode> {
                 if k == 0 { o.config.name.as_str() } else { "" },
                 name,
                 expected.map_or("-", short),
-                short(p.verdict),
+                found(o, p),
                 p.length.map_or("-".to_string(), |l| l.to_string()),
             )?;
         }
     }
     if !args.json {
         outln!(
-            "\n{} rows in {:.1} s: {}",
+            "\nholds≤N: no violation in any schedule of up to N steps (the bound cut the search);\nholds: none in any schedule at all within the row's fault and write budget.\n{} rows in {:.1} s: {}",
             rows.len(),
             total.elapsed().as_secs_f64(),
             if all {

@@ -15,7 +15,7 @@ pub struct Row {
     pub config: CheckConfig,
     /// Expected verdicts.
     pub expected: Vec<(&'static str, Verdict)>,
-    /// The depth bound this row needs.
+    /// The bound in steps this row needs.
     pub max_depth: usize,
 }
 
@@ -60,7 +60,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 2, &[Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Violated), (FAILOVER, Holds)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("protocol-a-primary-crash", |c| {
@@ -69,7 +69,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 1, &[Crash]);
             }),
             expected: vec![(NO_LOST_WRITE, Violated)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("protocol-c-primary-crash", |c| {
@@ -78,7 +78,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 1, &[Crash]);
             }),
             expected: vec![(NO_LOST_WRITE, Holds), (FAILOVER, Holds)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("resource-and-stonith-partition", |c| {
@@ -86,7 +86,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 2, &[Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds), (FAILOVER, Holds)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("quorum-witness-partition", |c| {
@@ -94,7 +94,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 2, &[Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("two-layer-race-no-fencing", |c| {
@@ -102,7 +102,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(2, 2, &[PowerOff, Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Violated)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("two-layer-race-fencing", |c| {
@@ -111,7 +111,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(2, 2, &[PowerOff, Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("two-layer-race-quorum", |c| {
@@ -120,7 +120,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(2, 2, &[PowerOff, Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("two-node-no-wait-for-all-partitioned-start", |c| {
@@ -129,7 +129,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(0, 2, &[]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Violated)],
-            max_depth: 12,
+            max_depth: 10,
         },
         Row {
             config: cfg("two-node-wait-for-all-partitioned-start", |c| {
@@ -138,7 +138,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(0, 2, &[]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds), (NO_STALE_PRIMARY, Holds)],
-            max_depth: 12,
+            max_depth: 10,
         },
     ]
 }

@@ -13,6 +13,7 @@
 //! `docs/verification.md` documents the abstractions, the timer-ordering constraints
 //! and the verdicts.
 
+pub mod canonical;
 pub mod config;
 pub mod matrix;
 pub mod model;
@@ -22,6 +23,8 @@ pub mod trace;
 
 pub use config::{CheckConfig, CheckConfigError};
 pub use model::CheckModel;
-pub use run::{Outcome, RunOptions, SearchProgress, Verdict, check, check_with_progress};
+pub use run::{
+    DEFAULT_STEPS, Outcome, RunOptions, SearchProgress, Verdict, check, check_with_progress,
+};
 pub use state::{Action, State};
 pub use trace::{Counterexample, Schedule, Step};

@@ -32,12 +32,16 @@ impl core::fmt::Display for Verdict {
     }
 }
 
+/// The default bound in steps: the matrix's shortest counterexamples take 10 (see
+/// `docs/verification.md`, "Bounds").
+pub const DEFAULT_STEPS: usize = 10;
+
 /// How to run the checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunOptions {
-    /// Worker threads (BFS paths are shortest only with one thread).
+    /// Worker threads; the verdicts and counterexamples do not depend on them.
     pub threads: usize,
-    /// Stop exploring below this depth (number of steps from the start).
+    /// Explore every path of up to this many steps (actions) from the initial state.
     pub max_depth: usize,
 }
 
@@ -45,7 +49,7 @@ impl Default for RunOptions {
     fn default() -> RunOptions {
         RunOptions {
             threads: 1,
-            max_depth: 12,
+            max_depth: DEFAULT_STEPS,
         }
     }
 }
@@ -76,10 +80,14 @@ pub struct Outcome {
     pub states_generated: usize,
     /// Distinct states.
     pub states_unique: usize,
-    /// The deepest level reached.
+    /// The most steps of any path explored (at most the bound).
     pub max_depth: usize,
-    /// Whether the depth bound cut the search (otherwise every state within the fault
-    /// and write budget was explored).
+    /// The bound in steps the search ran with.
+    #[serde(default)]
+    pub bound: usize,
+    /// Whether the bound cut the search: some state needs more steps than the bound to
+    /// reach, so "holds" means "holds up to `bound` steps". Otherwise every state within
+    /// the fault and write budget was explored and "holds" is a proof for that budget.
     pub depth_bounded: bool,
 }
 
@@ -95,6 +103,19 @@ impl Outcome {
     /// Whether every property holds.
     pub fn all_hold(&self) -> bool {
         self.properties.iter().all(|p| p.verdict == Verdict::Holds)
+    }
+
+    /// A property's verdict as a user should read it: a safety property that holds says
+    /// whether the search was complete or cut by the bound.
+    pub fn verdict_text(&self, p: &PropertyResult) -> String {
+        match (p.verdict, p.kind.as_str()) {
+            (Verdict::Holds, "always") if self.depth_bounded => {
+                format!("holds up to {} steps", self.bound)
+            }
+            (Verdict::Holds, "always") => "holds (search complete)".to_string(),
+            (Verdict::Unknown, _) => format!("unknown (none within {} steps)", self.bound),
+            (v, _) => v.to_string(),
+        }
     }
 }
 
@@ -122,29 +143,38 @@ pub fn check_with_progress(
     progress: &dyn Fn(SearchProgress),
 ) -> Outcome {
     let replay_model = model.clone();
+    let steps = opts.max_depth.max(1);
+    // stateright counts the initial state as depth 1 and skips, unchecked, every state
+    // at depth >= its target: paths of `steps` actions need a target of `steps + 2`.
+    let target = steps + 2;
     let running = model
         .checker()
         .threads(opts.threads.max(1))
-        .target_max_depth(opts.max_depth.max(1))
+        .target_max_depth(target)
         .spawn_bfs();
     while !running.is_done() {
         std::thread::sleep(std::time::Duration::from_millis(200));
         progress(SearchProgress {
             generated: running.state_count(),
             unique: running.unique_state_count(),
-            depth: running.max_depth(),
+            depth: running.max_depth().saturating_sub(1).min(steps),
         });
     }
     let checker = running.join();
-    let max_depth = checker.max_depth();
-    let depth_bounded = max_depth >= opts.max_depth;
+    // A state at depth `target` (steps + 1 actions) was generated and skipped: the bound
+    // cut the search.
+    let depth_bounded = checker.max_depth() >= target;
+    let max_depth = checker.max_depth().saturating_sub(1).min(steps);
     let complete = !depth_bounded && checker.is_done();
     let properties = PROPERTIES
         .iter()
         .map(|&name| {
             let path = checker.discovery(name);
             let sometimes = name == FAILOVER;
-            let actions = path.map(|p| first_hit(&replay_model, name, p.into_actions()));
+            let actions = path.map(|p| {
+                let found = first_hit(&replay_model, name, p.into_actions());
+                canonical(&replay_model, name, found)
+            });
             let length = actions.as_ref().map(Vec::len);
             let verdict = match (sometimes, actions.is_some()) {
                 (false, true) => Verdict::Violated,
@@ -172,8 +202,23 @@ pub fn check_with_progress(
         states_generated: checker.state_count(),
         states_unique: checker.unique_state_count(),
         max_depth,
+        bound: steps,
         depth_bounded,
     }
+}
+
+/// The canonical path for property `name`, given one the search found: the shortest, and
+/// among the shortest the first in action order (see [`super::canonical`]), so the
+/// answer does not depend on threads or timing.
+fn canonical(model: &CheckModel, name: &str, found: Vec<Action>) -> Vec<Action> {
+    let Some(property) = model.properties().into_iter().find(|p| p.name == name) else {
+        return found;
+    };
+    let hit = |s: &State| {
+        let holds = (property.condition)(model, s);
+        if name == FAILOVER { holds } else { !holds }
+    };
+    super::canonical::shortest_path_to(model, found.len(), &hit).unwrap_or(found)
 }
 
 /// The path cut at its first state where property `name` is violated (for a `sometimes`

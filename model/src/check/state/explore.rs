@@ -136,7 +136,14 @@ impl Driver {
         }
     }
 
-    /// Every action possible in `s`, in a deterministic order.
+    /// Every action possible in `s`, in a deterministic order that is also the
+    /// tie-break of the canonical counterexample (`check::canonical`): the system's
+    /// prompt reactions first (deliveries, disk, agents, fencing), then the
+    /// environment's faults, then timers, and application writes last. Among the
+    /// shortest counterexamples the canonical one therefore lets the system react before
+    /// anything else happens and issues writes as late as it can: a write is cut off by a
+    /// partition made before it, not by one that lands while its data is on the wire,
+    /// the order the timed simulator reproduces.
     pub fn actions(&self, s: &State, out: &mut Vec<Action>) {
         for (&(from, to, net), q) in &s.channels {
             if !q.is_empty() {
@@ -157,11 +164,6 @@ impl Driver {
         for &(node, peer) in &s.handlers {
             out.push(Action::FencePeer { node, peer });
         }
-        for &(node, timer) in &s.timers {
-            if self.timer_allowed(s, node, timer) {
-                out.push(Action::Timer { node, timer });
-            }
-        }
         let kinds = &self.cfg.budget.kinds;
         for n in [A, B] {
             let i = ix(n);
@@ -172,20 +174,15 @@ impl Driver {
                 {
                     out.push(Action::ClusterRestart { node: n });
                 }
-                (Some(g), _) => {
-                    if s.writes_left > 0 && g.replica().role() == Role::Primary {
-                        out.push(Action::Write { node: n });
+                (Some(_), _) if s.faults_left > 0 => {
+                    if kinds.contains(&FaultKind::Crash) {
+                        out.push(Action::Crash { node: n });
                     }
-                    if s.faults_left > 0 {
-                        if kinds.contains(&FaultKind::Crash) {
-                            out.push(Action::Crash { node: n });
-                        }
-                        if kinds.contains(&FaultKind::PowerOff) {
-                            out.push(Action::PowerOff { node: n });
-                        }
-                        if kinds.contains(&FaultKind::KillService) && s.running[i] {
-                            out.push(Action::KillService { node: n });
-                        }
+                    if kinds.contains(&FaultKind::PowerOff) {
+                        out.push(Action::PowerOff { node: n });
+                    }
+                    if kinds.contains(&FaultKind::KillService) && s.running[i] {
+                        out.push(Action::KillService { node: n });
                     }
                 }
                 _ => {}
@@ -203,6 +200,19 @@ impl Driver {
                 if !q.is_empty() {
                     out.push(Action::Lose { from, to, net });
                 }
+            }
+        }
+        for &(node, timer) in &s.timers {
+            if self.timer_allowed(s, node, timer) {
+                out.push(Action::Timer { node, timer });
+            }
+        }
+        for n in [A, B] {
+            if let Some(g) = s.guests[ix(n)].as_ref()
+                && s.writes_left > 0
+                && g.replica().role() == Role::Primary
+            {
+                out.push(Action::Write { node: n });
             }
         }
     }
