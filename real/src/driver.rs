@@ -243,6 +243,11 @@ impl Driver {
             Event::LinkDown { generation } => {
                 if self.link.as_ref().is_some_and(|(g, _)| *g == generation) {
                     self.link = None;
+                    // The socket broke (the peer died, or reset it): tell the replica
+                    // now, as DRBD's socket error does, not a ping-timeout later.
+                    return self.feed(Input::Command(GuestCommand::Replica(
+                        ReplicaCommand::TransportFailed,
+                    )));
                 }
                 Ok(())
             }

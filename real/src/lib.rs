@@ -30,6 +30,7 @@ pub mod meta;
 pub mod metrics;
 pub mod nbd;
 pub mod node;
+pub mod replay;
 pub mod status;
 pub mod transport;
 pub mod wire;

@@ -10,8 +10,8 @@
 //! timers (ping-timeout), as DRBD would after a lost connection.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use model::NodeId;
@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::event::Event;
+use crate::replay::{self, ReplayWindow, RingStamp};
 use crate::wire::{
     self, Agreement, HEADER_LEN, MAX_DATAGRAM, WireError, WireMsg, decode_header, decode_payload,
 };
@@ -304,12 +305,15 @@ async fn connection(
     result
 }
 
-/// The Heartbeat rings: one UDP socket per ring, each datagram signed.
+/// The Heartbeat rings: one UDP socket per ring, each datagram signed and stamped
+/// against replay (`crate::replay`).
 #[derive(Debug, Clone)]
 pub struct Rings {
     sockets: Vec<(Arc<UdpSocket>, SocketAddr)>,
     secret: Arc<Vec<u8>>,
     me: NodeId,
+    incarnation: u64,
+    seq: Arc<AtomicU64>,
 }
 
 impl Rings {
@@ -322,9 +326,13 @@ impl Rings {
         events: UnboundedSender<Event>,
     ) -> std::io::Result<Rings> {
         let mut sockets = Vec::new();
+        // One window for the peer, shared by its rings: a datagram counts once whichever
+        // ring brings it.
+        let window = Arc::new(Mutex::new(ReplayWindow::default()));
         for (i, (listen, peer_addr)) in rings.iter().enumerate() {
             let sock = Arc::new(UdpSocket::bind(listen).await?);
             let (s, e, k) = (sock.clone(), events.clone(), secret.clone());
+            let window = window.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; MAX_DATAGRAM + 1];
                 let mut warned = false;
@@ -333,12 +341,25 @@ impl Rings {
                         continue;
                     };
                     match wire::decode_datagram(&k, &buf[..n]) {
-                        Ok((sender, msg)) if sender == peer.0 => {
-                            if e.send(Event::Recv { from: peer, msg }).is_err() {
-                                return;
+                        Ok((sender, stamp, msg)) if sender == peer.0 => {
+                            let fresh = window.lock().map(|mut w| w.accept(stamp));
+                            match fresh {
+                                Ok(Ok(())) => {
+                                    if e.send(Event::Recv { from: peer, msg }).is_err() {
+                                        return;
+                                    }
+                                }
+                                Ok(Err(stale)) if !warned => {
+                                    warned = true;
+                                    tracing::warn!(target: "dualha::ring", "ring{i}: dropped a datagram from {from}: {stale} (further ones logged at debug)");
+                                }
+                                Ok(Err(stale)) => {
+                                    tracing::debug!(target: "dualha::ring", "ring{i}: {from}: {stale}")
+                                }
+                                Err(_) => return,
                             }
                         }
-                        Ok((sender, _)) => {
+                        Ok((sender, _, _)) => {
                             tracing::debug!(target: "dualha::ring", "ring{i}: datagram from unknown node {sender} ({from})");
                         }
                         Err(err) if !warned => {
@@ -357,6 +378,8 @@ impl Rings {
             sockets,
             secret,
             me,
+            incarnation: replay::this_incarnation(),
+            seq: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -365,11 +388,92 @@ impl Rings {
         let Some((sock, to)) = self.sockets.get(ring as usize) else {
             return;
         };
-        match wire::encode_datagram(&self.secret, self.me.0, msg) {
+        let stamp = RingStamp {
+            incarnation: self.incarnation,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        match wire::encode_datagram(&self.secret, self.me.0, stamp, msg) {
             Ok(bytes) => {
                 let _ = sock.try_send_to(&bytes, *to);
             }
             Err(e) => tracing::error!(target: "dualha::ring", "cannot send {msg:?}: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::guest::GuestMsg;
+    use model::replication::ReplicaMsg;
+
+    use super::*;
+
+    #[test]
+    fn a_replayed_heartbeat_is_dropped_and_a_fresh_one_is_not() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let secret = Arc::new(b"ring secret".to_vec());
+            let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+            // Node 0's ring on an ephemeral port; the "peer" (node 1) is a plain socket.
+            let probe = std::net::UdpSocket::bind(listen).expect("bind");
+            let peer_addr = probe.local_addr().expect("addr");
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let free = std::net::UdpSocket::bind(listen).expect("bind");
+            let ring_addr = free.local_addr().expect("addr");
+            drop(free);
+            let _rings = Rings::bind(
+                &[(ring_addr, peer_addr)],
+                NodeId(0),
+                NodeId(1),
+                secret.clone(),
+                tx,
+            )
+            .await
+            .expect("rings");
+            let msg = GuestMsg::Replica(ReplicaMsg::QuorumPong {
+                vote: true,
+                promote_ok: true,
+                peer_outdated: false,
+            });
+            let datagram = |seq| {
+                wire::encode_datagram(
+                    &secret,
+                    1,
+                    RingStamp {
+                        incarnation: 3,
+                        seq,
+                    },
+                    &msg,
+                )
+                .expect("encodes")
+            };
+            let first = datagram(1);
+            for bytes in [&first, &first, &datagram(2), &first] {
+                probe.send_to(bytes, ring_addr).expect("send");
+            }
+            let mut got = 0;
+            while let Ok(Some(ev)) =
+                tokio::time::timeout(Duration::from_millis(300), rx.recv()).await
+            {
+                assert!(
+                    matches!(
+                        ev,
+                        Event::Recv {
+                            from: NodeId(1),
+                            ..
+                        }
+                    ),
+                    "{ev:?}"
+                );
+                got += 1;
+            }
+            assert_eq!(
+                got, 2,
+                "seq 1 once and seq 2; both replays of seq 1 dropped"
+            );
+        });
     }
 }

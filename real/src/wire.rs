@@ -17,12 +17,18 @@ use model::replication::{AfterSb0Pri, AfterSb1Pri, AfterSb2Pri, Protocol, RrConf
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::replay::RingStamp;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The stream magic.
 const STREAM_MAGIC: [u8; 4] = *b"DHA1";
 /// The datagram magic.
 const RING_MAGIC: [u8; 4] = *b"DHB1";
+/// The ring datagram version: 2 added the incarnation and sequence number.
+pub const RING_VERSION: u8 = 2;
+/// Bytes of a ring datagram's header: magic, version, zero, sender, incarnation, seq.
+const RING_HEADER: usize = 4 + 1 + 1 + 2 + 8 + 8;
 /// The wire version; a peer speaking another is refused.
 pub const WIRE_VERSION: u8 = 1;
 /// Bytes of a stream frame's header.
@@ -235,13 +241,20 @@ pub fn verify_proof(secret: &[u8], nonce: &[u8; 32], prover: u16, proof: &[u8]) 
     mac.verify_slice(proof).is_ok()
 }
 
-/// Encodes one ring datagram from `sender`.
-pub fn encode_datagram(secret: &[u8], sender: u16, msg: &GuestMsg) -> Result<Vec<u8>, WireError> {
+/// Encodes one ring datagram from `sender` with its replay stamp.
+pub fn encode_datagram(
+    secret: &[u8],
+    sender: u16,
+    stamp: RingStamp,
+    msg: &GuestMsg,
+) -> Result<Vec<u8>, WireError> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(&RING_MAGIC);
-    out.push(WIRE_VERSION);
+    out.push(RING_VERSION);
     out.push(0);
     out.extend_from_slice(&sender.to_be_bytes());
+    out.extend_from_slice(&stamp.incarnation.to_be_bytes());
+    out.extend_from_slice(&stamp.seq.to_be_bytes());
     let body = postcard::to_stdvec(msg).map_err(|e| WireError::Decode(e.to_string()))?;
     out.extend_from_slice(&body);
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
@@ -253,9 +266,14 @@ pub fn encode_datagram(secret: &[u8], sender: u16, msg: &GuestMsg) -> Result<Vec
     Ok(out)
 }
 
-/// Verifies and decodes a ring datagram: the sender and its message.
-pub fn decode_datagram(secret: &[u8], bytes: &[u8]) -> Result<(u16, GuestMsg), WireError> {
-    if bytes.len() < 8 + TAG_LEN || bytes.len() > MAX_DATAGRAM {
+/// Verifies and decodes a ring datagram: the sender, its stamp and its message. The
+/// stamp is authenticated with the rest; whether it is fresh is the receiver's
+/// [`crate::replay::ReplayWindow`]'s to say.
+pub fn decode_datagram(
+    secret: &[u8],
+    bytes: &[u8],
+) -> Result<(u16, RingStamp, GuestMsg), WireError> {
+    if bytes.len() < RING_HEADER + TAG_LEN || bytes.len() > MAX_DATAGRAM {
         return Err(WireError::DatagramSize(bytes.len()));
     }
     let (signed, tag) = bytes.split_at(bytes.len() - TAG_LEN);
@@ -266,12 +284,22 @@ pub fn decode_datagram(secret: &[u8], bytes: &[u8]) -> Result<(u16, GuestMsg), W
     if magic != RING_MAGIC {
         return Err(WireError::BadMagic(magic));
     }
-    if signed[4] != WIRE_VERSION {
+    if signed[4] != RING_VERSION {
         return Err(WireError::Version(signed[4]));
     }
     let sender = u16::from_be_bytes([signed[6], signed[7]]);
-    let msg = postcard::from_bytes(&signed[8..]).map_err(|e| WireError::Decode(e.to_string()))?;
-    Ok((sender, msg))
+    let word = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&signed[at..at + 8]);
+        u64::from_be_bytes(b)
+    };
+    let stamp = RingStamp {
+        incarnation: word(8),
+        seq: word(16),
+    };
+    let msg = postcard::from_bytes(&signed[RING_HEADER..])
+        .map_err(|e| WireError::Decode(e.to_string()))?;
+    Ok((sender, stamp, msg))
 }
 
 #[cfg(test)]
@@ -362,8 +390,22 @@ mod tests {
 
     #[test]
     fn datagrams_are_signed() {
-        let d = encode_datagram(b"secret-one", 1, &guest_msg()).expect("encodes");
-        assert_eq!(decode_datagram(b"secret-one", &d), Ok((1, guest_msg())));
+        let stamp = RingStamp {
+            incarnation: 7,
+            seq: 42,
+        };
+        let d = encode_datagram(b"secret-one", 1, stamp, &guest_msg()).expect("encodes");
+        assert_eq!(
+            decode_datagram(b"secret-one", &d),
+            Ok((1, stamp, guest_msg()))
+        );
+        let mut restamped = d.clone();
+        restamped[23] ^= 1;
+        assert_eq!(
+            decode_datagram(b"secret-one", &restamped),
+            Err(WireError::BadTag),
+            "the stamp is signed: a replay cannot renumber a datagram"
+        );
         assert_eq!(decode_datagram(b"secret-two", &d), Err(WireError::BadTag));
         let mut forged = d.clone();
         forged[7] ^= 1;

@@ -260,3 +260,26 @@ fn a_primary_that_loses_replication_outdates_its_peer_through_fence_peer() {
     });
     assert!(same_bytes(&lab.a.disk(), &lab.b.disk()));
 }
+
+#[test]
+fn a_broken_replication_socket_is_noticed_at_once_even_with_drbd_s_default_ping_int() {
+    // DRBD's default ping-int of 10 s is far longer than the 0.6 s deadtime: were the
+    // replica told of the dead peer only by its ping timeout, Heartbeat's take-over would
+    // find the peer still "Primary" and be refused until then. The socket's reset on
+    // kill -9 tells it at once, as DRBD's socket error does.
+    let timers = FAST_TIMERS.replace("ping-int = 0.3", "ping-int = 10");
+    let mut lab = Lab::new(
+        "brokensocket",
+        LabOptions {
+            extra: [timers.clone(), timers],
+            ..LabOptions::default()
+        },
+    );
+    lab.start_synced();
+    lab.a.kill9();
+    lab.b.wait_for("Primary", WAIT, |s| s.role == "Primary");
+    let log = lab.b.log_text();
+    assert!(log.contains("bravo: replication:Connecting"), "{log}");
+    assert!(!log.contains("promote refused"), "{log}");
+    qemu_io(&lab.b.nbd_url(), &["read 0 4k"]).expect("bravo serves");
+}

@@ -87,6 +87,12 @@ pub enum ReplicaCommand {
     /// connection. Ignored on a Primary, during a resync, or without a disk (DRBD
     /// refuses those; the daemon tells the operator why).
     Invalidate,
+    /// The transport reports the replication connection broken (a reset or closed TCP
+    /// socket): DRBD reacts to the socket error at once (`C_NETWORK_FAILURE` /
+    /// `C_BROKEN_PIPE`) instead of waiting for `ping-timeout`. Only a driver with real
+    /// sockets sends it; the checker and the simulator see a lost connection through
+    /// the ping timeout alone.
+    TransportFailed,
 }
 
 /// The replica's named timers.
@@ -425,6 +431,11 @@ impl Machine for Replica {
                 ReplicaCommand::PauseSync => self.pause_command(true, out),
                 ReplicaCommand::ResumeSync => self.pause_command(false, out),
                 ReplicaCommand::Invalidate => self.invalidate(out),
+                ReplicaCommand::TransportFailed => {
+                    if self.session.is_some() {
+                        self.connection_lost(ConnState::Connecting, out);
+                    }
+                }
             },
             Input::Disk(done) => self.on_disk(done, out),
             Input::HandlerDone(HandlerReply {
