@@ -211,14 +211,20 @@ pub fn check_with_progress(
 /// among the shortest the first in action order (see [`super::canonical`]), so the
 /// answer does not depend on threads or timing.
 fn canonical(model: &CheckModel, name: &str, found: Vec<Action>) -> Vec<Action> {
-    let Some(property) = model.properties().into_iter().find(|p| p.name == name) else {
+    let Some(hit) = discovery(model, name) else {
         return found;
     };
-    let hit = |s: &State| {
+    super::canonical::shortest_path_to(model, found.len(), &hit).unwrap_or(found)
+}
+
+/// Whether a state is a discovery of property `name`: it violates a safety property, or
+/// satisfies the `sometimes` one.
+fn discovery<'a>(model: &'a CheckModel, name: &'a str) -> Option<impl Fn(&State) -> bool + 'a> {
+    let property = model.properties().into_iter().find(|p| p.name == name)?;
+    Some(move |s: &State| {
         let holds = (property.condition)(model, s);
         if name == FAILOVER { holds } else { !holds }
-    };
-    super::canonical::shortest_path_to(model, found.len(), &hit).unwrap_or(found)
+    })
 }
 
 /// The path cut at its first state where property `name` is violated (for a `sometimes`
@@ -229,12 +235,8 @@ fn canonical(model: &CheckModel, name: &str, found: Vec<Action>) -> Vec<Action> 
 /// depth bound, not the first; the prefix up to the first hit on that path is a shorter
 /// counterexample (not necessarily the shortest: `--max-depth` bounds that).
 fn first_hit(model: &CheckModel, name: &str, actions: Vec<Action>) -> Vec<Action> {
-    let Some(property) = model.properties().into_iter().find(|p| p.name == name) else {
+    let Some(hit) = discovery(model, name) else {
         return actions;
-    };
-    let hit = |s: &State| {
-        let holds = (property.condition)(model, s);
-        if name == FAILOVER { holds } else { !holds }
     };
     let mut s = model.init().clone();
     for (k, a) in actions.iter().enumerate() {
