@@ -30,3 +30,24 @@ fn a_bad_key_exits_2_naming_the_key_and_the_allowed_values() {
 fn no_configuration_is_a_usage_error() {
     assert_eq!(dualha(&["check"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_bounded_verdict_says_up_to_how_many_steps_it_holds() {
+    let cfg = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/profiles/check/heartbeat-no-fencing.toml"
+    );
+    // The split brain takes 6 steps, a failover 5: with 5, nothing is violated, and the
+    // output must not say more than it knows.
+    let out = dualha(&["check", "--config", cfg, "--max-depth", "5"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("no split brain"), "{text}");
+    assert!(text.contains("holds up to 5 steps"), "{text}");
+    assert!(text.contains("search cut by the bound of 5 steps"), "{text}");
+    assert!(!text.contains("search complete"), "{text}");
+    let out = dualha(&["check", "--config", cfg, "--max-depth", "6"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("violated (6 steps)"), "{text}");
+}
