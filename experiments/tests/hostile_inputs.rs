@@ -147,12 +147,12 @@ fn profile_values_that_once_panicked_or_hung_are_refused_naming_key_value_and_ra
             "drbd.blocks = 0: must be between 1 and 268435456 blocks",
         ),
         (
-            "op_timeout = 120.0",
+            "op_timeout = 20.0",
             "op_timeout = 0.0",
             "resources.op_timeout = 0.0: must be between 0.001 and 86400 seconds",
         ),
         (
-            "op_timeout = 120.0",
+            "op_timeout = 20.0",
             "op_timeout = -5.0",
             "resources.op_timeout = -5.0",
         ),
@@ -163,18 +163,18 @@ fn profile_values_that_once_panicked_or_hung_are_refused_naming_key_value_and_ra
             "heartbeat.keepalive = 1e-9: must be between 0.001 and 3600 seconds",
         ),
         (
-            "horizon = 900.0",
+            "horizon = 600.0",
             "horizon = 1e12",
             "trial.horizon = 1000000000000.0: must be between 1 and 86400 seconds",
         ),
         (
-            "interval = 1.0",
+            "interval = 30.0",
             "interval = 1e-6",
             "probe.interval = 1e-6: must be between 0.1 and 3600 seconds",
         ),
         // This panicked converting to a duration.
         (
-            "horizon = 900.0",
+            "horizon = 600.0",
             "horizon = 1e300",
             "trial.horizon = 1e300",
         ),
@@ -472,7 +472,7 @@ fn random_schedules_are_bounded() {
 fn the_event_cap_stops_a_run_with_an_error_naming_the_limit() {
     // Each value in range, together far too many events for the cap given.
     let text = profile("keepalive = 1.0", "keepalive = 0.001").replacen(
-        "horizon = 900.0",
+        "horizon = 600.0",
         "horizon = 86400.0",
         1,
     );

@@ -1,15 +1,18 @@
-//! `dualha reproduce`: the study's facts hold on a reduced trial count, and the report is
-//! byte-identical across runs with one seed.
+//! `dualha reproduce`: the structural facts hold with sourced defaults, the sensitivity
+//! table comes from runs, the report is byte-identical across runs with one seed, and a
+//! bad profile is refused naming the key.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use experiments::reproduce::acceptance;
+use experiments::reproduce::acceptance::{self, FactKind};
+use experiments::reproduce::sensitivity::{self, RunPlan};
 use sim::limits::MAX_EVENTS_PER_TRIAL;
 use sim::{Cell, Profile, run_study};
 
 #[test]
-fn the_study_facts_hold_on_ten_trials_per_cell() {
+fn with_sourced_defaults_the_structural_table_equals_the_studys() {
+    // The headline value set: the profile as written, no calibrated value applied.
     let profile = Profile::thesis();
     let results = run_study(
         &profile,
@@ -22,46 +25,87 @@ fn the_study_facts_hold_on_ten_trials_per_cell() {
     )
     .expect("the study's profile runs");
     assert_eq!(results.len(), Cell::all().len() * 10);
-    let facts = acceptance::facts(&results);
-    let failing: Vec<String> = facts
+    let facts = acceptance::facts(&results, 1);
+    let structural: Vec<&acceptance::Fact> = facts
+        .iter()
+        .filter(|f| f.kind == FactKind::Structural)
+        .collect();
+    assert_eq!(structural.len(), 16);
+    let failing: Vec<String> = structural
         .iter()
         .filter(|f| !f.holds)
         .map(|f| format!("{} -> {}", f.statement, f.found))
         .collect();
     assert!(
         failing.is_empty(),
-        "facts that do not hold:\n{}",
+        "structural facts that do not hold with sourced defaults:\n{}",
         failing.join("\n")
     );
-    // The checks can fail: a profile without the cluster layer's delays inverts the
-    // hardware ordering.
-    assert!(facts.len() >= 30);
+    assert_eq!(facts.len(), 34);
     assert!(
         results.iter().all(|r| !r.setup_failed),
         "every trial started from the group on A"
     );
     assert!(results.iter().all(|r| !r.split_brain));
     assert_eq!(results.iter().map(|r| r.lost_acked_writes).sum::<u64>(), 0);
+    // The software-failure ranges need the calibrated file-system check: with sourced
+    // values no MySQL trial of the pair on VMware recovers within 70-100 s in all trials.
+    assert!(facts.iter().any(|f| {
+        f.statement
+            .starts_with("software failure, DRBD + Heartbeat, VMware, MySQL")
+            && !f.holds
+    }));
+}
+
+/// The calibrated profile with only `combined_deadtime` calibrated, to `value`.
+fn one_calibration(value: f64) -> Profile {
+    let mut p = Profile::thesis();
+    p.calibration
+        .retain(|c| c.key == "heartbeat.combined_deadtime");
+    p.calibration[0].value = toml::Value::Float(value);
+    p.validate().expect("valid");
+    p
 }
 
 #[test]
-fn a_faster_heartbeat_in_the_combined_architecture_breaks_the_hardware_ordering() {
-    // Mechanisms, not drawn results: with combined_deadtime as short as the pair's, the
-    // peer takes over as fast as in DRBD + Heartbeat and the study's ordering is gone.
-    let mut profile = Profile::thesis();
-    profile.heartbeat.combined_deadtime = profile.heartbeat.deadtime;
+fn the_sensitivity_table_is_computed_from_runs() {
+    // Hardware failures on VMware: with combined_deadtime calibrated to 90 s the cluster
+    // layer restarts the combined guest before Heartbeat takes over, and DRBD +
+    // Heartbeat is faster; back at the sourced 30 s that ordering is gone. Calibrated
+    // to the sourced value itself, nothing flips: the table comes from the runs.
     let cells: Vec<Cell> = Cell::all()
         .into_iter()
         .filter(|c| c.failure == sim::FailureKind::Hardware && c.platform == sim::Platform::Vmware)
         .collect();
-    let results = run_study(&profile, &cells, 6, 1, 2, MAX_EVENTS_PER_TRIAL, &|_| {})
-        .expect("the profile runs");
-    let facts = acceptance::facts(&results);
-    assert!(facts.iter().any(|f| {
-        f.statement.starts_with("hardware failure, VMware")
-            && f.statement.contains("faster than combined")
-            && !f.holds
-    }));
+    let plan = RunPlan {
+        cells: &cells,
+        trials: 6,
+        seed: 1,
+        threads: 2,
+        max_events: MAX_EVENTS_PER_TRIAL,
+    };
+    let row_for = |value: f64| {
+        let profile = one_calibration(value);
+        let calibrated = profile.calibrated().expect("calibrates");
+        let base =
+            run_study(&calibrated, &cells, 6, 1, 2, MAX_EVENTS_PER_TRIAL, &|_| {}).expect("runs");
+        let rows = sensitivity::sensitivity(&profile, &base, plan, &|_| {}).expect("runs");
+        assert_eq!(rows.len(), 1);
+        rows.into_iter().next().expect("one row")
+    };
+    let ninety = row_for(90.0);
+    assert_eq!(ninety.key, "heartbeat.combined_deadtime");
+    assert_eq!(ninety.sourced, "30.0");
+    assert!(
+        ninety.flips.iter().any(|(f, from, to, _)| f
+            .contains("DRBD + Heartbeat recovers faster than combined")
+            && *from
+            && !*to),
+        "{:?}",
+        ninety.flips
+    );
+    let thirty = row_for(30.0);
+    assert!(thirty.flips.is_empty(), "{:?}", thirty.flips);
 }
 
 fn dualha() -> Command {
@@ -117,7 +161,17 @@ fn two_runs_with_one_seed_write_byte_identical_reports() {
         assert!(x == y, "{n} differs between two runs with one seed");
     }
     let report = std::fs::read_to_string(a.join("REPORT.md")).expect("report");
-    assert!(report.contains("Recovered in all trials (Y) or never (N)"));
+    for heading in [
+        "Structural facts: recovered in all trials (Y) or never (N)",
+        "## Timing facts",
+        "## Sensitivity: what each calibrated value carries",
+        "## Not reproduced with sourced values",
+    ] {
+        assert!(
+            report.contains(heading),
+            "{heading} missing from the report"
+        );
+    }
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }
@@ -139,5 +193,35 @@ fn a_bad_profile_is_refused_with_exit_2_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("heartbeat.rings"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_calibration_of_a_missing_key_is_refused_naming_it() {
+    let dir = temp_dir("calibration");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.toml");
+    let text = sim::profile::THESIS_TOML.replacen(
+        "key = \"probe.interval\"",
+        "key = \"probe.intervall\"",
+        1,
+    );
+    assert_ne!(text, sim::profile::THESIS_TOML);
+    std::fs::write(&path, text).expect("write profile");
+    let out = dualha()
+        .args(["reproduce", "--trials", "1", "--profile"])
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .expect("dualha runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("calibration[")
+            && err.contains("probe.intervall")
+            && err.contains("no such key"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

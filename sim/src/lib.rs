@@ -9,7 +9,8 @@
 //! * [`dist`], [`rng`]: distributions and seeded streams; [`limits`]: what a user may
 //!   ask of the simulator (ranges, event caps) and the range checks;
 //! * [`profile`]: every duration and policy of the lab, from TOML
-//!   (`experiments/profiles/thesis.toml` is the study's);
+//!   (`experiments/profiles/thesis.toml` is the study's); [`calibration`]: its sourced
+//!   defaults and its calibrated values, kept apart;
 //! * [`scenario`]: architectures, platforms, services, failures, cells; [`schedule`]:
 //!   scripted faults (TOML, or the checker's counterexamples);
 //! * [`node`]: the one machine type the harness runs (any machine of the lab);
@@ -19,6 +20,7 @@
 //! * [`trace`]: the trace hash.
 #![deny(missing_docs)]
 
+pub mod calibration;
 pub mod dist;
 pub mod limits;
 pub mod node;

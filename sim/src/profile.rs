@@ -39,6 +39,84 @@ pub struct Profile {
     pub probe: ProbeProfile,
     /// Trial length and fault timing.
     pub trial: TrialProfile,
+    /// The study's setup: which failover software runs in the guests.
+    pub setup: SetupProfile,
+    /// The service watchdog (Monit) in the guests of the pair.
+    pub watchdog: WatchdogProfile,
+    /// Values chosen to make the study's numbers come out, each with the reason: the
+    /// profile's own values are the sourced defaults, and
+    /// [`Profile::calibrated`] applies these on top (`crate::calibration`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<Calibration>,
+}
+
+/// Which failover software the guests run; the report states the choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Failover {
+    /// Heartbeat v1 with `haresources`: resources are started and stopped, never
+    /// monitored (src: HA-CF, "HeartbeatResourceAgents"), and scripts run without an
+    /// operation timeout; a stopped service is noticed only by the watchdog.
+    HeartbeatV1,
+    /// A Pacemaker-style resource manager: monitors every `monitor_interval`,
+    /// `resources.op_timeout`, `resources.migration_threshold`.
+    Pacemaker,
+}
+
+/// The study's setup.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupProfile {
+    /// The guests' failover software.
+    pub failover: Failover,
+}
+
+/// What the watchdog does when it finds the service stopped on the guest that holds
+/// the group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WatchdogAction {
+    /// No watchdog.
+    None,
+    /// `exec "/etc/init.d/heartbeat stop"`: a graceful handover of the group to the peer
+    /// (no deadtime wait).
+    Failover,
+    /// `start program`: the service is started again in place.
+    Restart,
+}
+
+/// A Monit-like service watchdog inside each guest of the pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchdogProfile {
+    /// Seconds between checks (Monit's `set daemon`); its phase is random per trial.
+    pub cycle: f64,
+    /// What it does on a stopped service.
+    pub action: WatchdogAction,
+}
+
+/// Which layer restarts the VMs of a failed host on a platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostHa {
+    /// vSphere HA (FDM): VMware, and VMware Integrated OpenStack, whose Nova vCenter
+    /// driver presents a vSphere cluster as one hypervisor.
+    VsphereHa,
+    /// Nova + Masakari (hostmonitor, Pacemaker fencing, evacuation).
+    Masakari,
+}
+
+/// One calibrated value: replaces the sourced default at `key` in
+/// [`Profile::calibrated`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// The dotted key of the value it replaces (`filesystem.mount`).
+    pub key: String,
+    /// The calibrated value, written as the key's value would be.
+    pub value: toml::Value,
+    /// Why: which of the study's numbers it is chosen for, and what the source says.
+    pub why: String,
 }
 
 /// Network delays.
@@ -129,9 +207,12 @@ pub struct PlatformProfile {
     pub vm_boot: Dist,
     /// Taking over the service address (gratuitous ARP, or a port update).
     pub address_start: Dist,
-    /// Extra delay of an address takeover while the platform's control plane fails over
-    /// (it lived in the failed cluster).
+    /// Extra delay of the first address takeover after a cluster failure, drawn when
+    /// the fault happens: the platform's control plane (it lived in the failed cluster)
+    /// fails over first.
     pub control_plane_failover: Dist,
+    /// Which layer restarts the VMs of a failed host.
+    pub host_ha: HostHa,
 }
 
 /// The probes.
@@ -220,6 +301,13 @@ impl Profile {
     /// profile makes are ones the model accepts; the error names the key, the value and
     /// what is allowed.
     pub fn validate(&self) -> Result<(), ProfileError> {
+        self.validate_plain()?;
+        self.validate_calibration()
+    }
+
+    /// [`Profile::validate`] without the calibration list (`crate::calibration` checks
+    /// each profile it makes with this).
+    pub(crate) fn validate_plain(&self) -> Result<(), ProfileError> {
         self.validate_values()?;
         self.validate_guests()
     }
@@ -316,6 +404,7 @@ impl Profile {
         }
         let (lo, hi) = PROBE_INTERVAL_SECS;
         secs_in("probe.interval", self.probe.interval, lo, hi)?;
+        secs_in("watchdog.cycle", self.watchdog.cycle, lo, hi)?;
         secs_in("trial.warmup", self.trial.warmup, 0.0, MAX_SECS)?;
         let (lo, hi) = HORIZON_SECS;
         secs_in("trial.horizon", self.trial.horizon, lo, hi)?;

@@ -24,9 +24,9 @@ pub struct SharedState {
     pub fs_dirty: bool,
     /// The service was running on a guest that crashed: the next start recovers.
     pub service_crashed: bool,
-    /// The platform's control plane is failing over: the next address takeover waits for
-    /// it.
-    pub control_plane_failing_over: bool,
+    /// The platform's control plane is failing over (it lived in a failed cluster): the
+    /// next address takeover also waits this long, drawn when the fault happened.
+    pub control_plane_delay: Option<Duration>,
 }
 
 /// Draws durations for one trial.
@@ -99,8 +99,8 @@ impl Timing for SimTiming {
             (FS, OcfAction::Stop) => self.fs.2.sample(rng),
             (IP, OcfAction::Start) => {
                 let mut d = self.platform.address_start.sample(rng);
-                if core::mem::take(&mut shared.control_plane_failing_over) {
-                    d += self.platform.control_plane_failover.sample(rng);
+                if let Some(extra) = shared.control_plane_delay.take() {
+                    d += extra;
                 }
                 d
             }

@@ -26,14 +26,20 @@ use crate::world::{FS, GUEST_A, IP, SERVICE, World, node_name, secs};
 
 /// How often the world connects the layers and checks its oracles.
 const TICK: Duration = Duration::from_millis(100);
+/// The same during a study trial's warm-up, where nothing is measured: the layers are
+/// connected (a booted VM brings its guest up) within a second instead of 100 ms, which
+/// only moves the start-up a little and saves most of the warm-up's work. The
+/// properties are still asked after every event, and scripted runs use [`TICK`]
+/// throughout, since their faults may fall into what is the warm-up here.
+const WARMUP_TICK: Duration = Duration::from_secs(1);
 /// How long a trial keeps running after the service is back, to see it stay up.
 const SETTLE: Duration = Duration::from_secs(10);
 
 /// One phase of a recovery and how long it took.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
-    /// `detection`, `vm restart`, `takeover`, `promotion`, `mount`, `address`,
-    /// `service start`.
+    /// `detection`, `vm restart`, `takeover`, `mount`, `address`, `service start`,
+    /// `probe wait` (from the service answering again to the probe that saw it).
     pub name: String,
     /// Seconds.
     pub secs: f64,
@@ -288,7 +294,10 @@ fn run(
         Injection::Study(_) => None,
         Injection::Script(s) => s.config.as_ref(),
     };
-    let mut w = World::with_config(profile, cell, seed, pair);
+    let mut w = match &injection {
+        Injection::Study(_) => World::study(profile, cell, seed),
+        Injection::Script(_) => World::with_config(profile, cell, seed, pair),
+    };
     let mut oracle = Oracle::new();
     let mut fault_rng = stream(seed, "fault");
     let warm = Time::ZERO + secs(profile.trial.warmup);
@@ -308,12 +317,22 @@ fn run(
     };
     let probe_every = secs(profile.probe.interval);
     let mut probe = Probe::new(cell.service == Service::Mysql);
-    let mut next_probe = Time::ZERO + probe_every;
+    // The probe's cycle runs at its own phase, not aligned with the fault (a Monit
+    // cycle of 30 s would otherwise meet every fault at the same point of its cycle).
+    let phase = {
+        use rand::Rng;
+        stream(seed, "probe-phase").random_range(0.0..profile.probe.interval)
+    };
+    let mut next_probe = Time::ZERO + secs(phase) + probe_every;
 
     // Warm-up. The properties hold from the start (a partitioned start may break one
     // before the first scripted event).
     while w.lab.now() < fault_at && !oracle.violated() {
-        let step = (fault_at - w.lab.now()).min(TICK);
+        let tick = match &injection {
+            Injection::Study(_) => WARMUP_TICK,
+            Injection::Script(_) => TICK,
+        };
+        let step = (fault_at - w.lab.now()).min(tick);
         run_checked(&mut w, &mut oracle, step);
         if let Some(e) = over(&w) {
             return Err(e);
@@ -330,7 +349,10 @@ fn run(
 
     let injection_kind = match injection {
         Injection::Study(failure) => {
-            inject(&mut w, failure);
+            let delay = profile.platforms[&cell.platform]
+                .control_plane_failover
+                .sample(&mut stream(seed, "control-plane"));
+            inject(&mut w, failure, delay);
             InjectionKind::Study
         }
         Injection::Script(_) => InjectionKind::Script,
@@ -341,6 +363,10 @@ fn run(
     let horizon = last_fault + secs(profile.trial.horizon);
     let scripted = matches!(injection_kind, InjectionKind::Script);
     let mut recovered_at: Option<Time> = None;
+    // When the service answered again, to the tick, before a probe saw it: the rest of
+    // the recovery is the wait for the probe.
+    let mut serving_down = false;
+    let mut serving_again: Option<Time> = None;
     let mut went_down = false;
     while w.lab.now() < horizon && !oracle.violated() {
         let now = w.lab.now();
@@ -367,11 +393,22 @@ fn run(
         }
         w.sync_layers();
         oracle.after_world(&mut w);
+        if serving_again.is_none() {
+            let serving = w.guests.keys().any(|&g| w.serves(g));
+            serving_down |= !serving;
+            if serving_down && serving {
+                serving_again = Some(w.lab.now());
+            }
+        }
         while next_probe <= w.lab.now() {
             let ok = probe.probe(&mut w, next_probe, true);
             if next_probe >= fault_at {
                 went_down |= !ok;
-                if ok && went_down && recovered_at.is_none() {
+                // An outage shorter than the probe's cycle can fall between two probes:
+                // it still happened (the world saw it), and the probe that follows the
+                // service's return is when it is seen to be back.
+                let back = went_down || serving_again.is_some_and(|t| next_probe >= t);
+                if ok && back && recovered_at.is_none() {
                     recovered_at = Some(next_probe);
                 }
             }
@@ -385,7 +422,7 @@ fn run(
     let split_brain = found
         .iter()
         .any(|f| f.violation.property == Property::SplitBrain);
-    let phases = phases(&w, records_before, fault_at, recovered_at);
+    let phases = phases(&w, records_before, fault_at, recovered_at, serving_again);
     let fencing_events = w.lab.records()[records_before..]
         .iter()
         .filter(|r| matches!(r.effect, Effect::Fence(_)))
@@ -529,8 +566,9 @@ fn timeline(w: &World, from: usize) -> Vec<(Time, String)> {
     out
 }
 
-/// Injects the study's failure against the serving guest A.
-fn inject(w: &mut World, failure: FailureKind) {
+/// Injects the study's failure against the serving guest A; `control_plane` is how long
+/// the platform's control plane takes to fail over when a cluster fails.
+fn inject(w: &mut World, failure: FailureKind, control_plane: Duration) {
     match failure {
         // "Stop the running service by hand": a clean stop, behind the cluster's back.
         FailureKind::Software => {
@@ -551,7 +589,7 @@ fn inject(w: &mut World, failure: FailureKind) {
                 return;
             };
             // The control plane that lived in this cluster must fail over elsewhere.
-            w.shared.borrow_mut().control_plane_failing_over = true;
+            w.shared.borrow_mut().control_plane_delay = Some(control_plane);
             for h in cluster.hosts {
                 w.power_off_host(h);
             }
@@ -666,7 +704,13 @@ impl Probe {
 }
 
 /// Splits the recovery into phases from the records after the fault.
-fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<Phase> {
+fn phases(
+    w: &World,
+    from: usize,
+    fault: Time,
+    recovered: Option<Time>,
+    serving_again: Option<Time>,
+) -> Vec<Phase> {
     let Some(recovered) = recovered else {
         return Vec::new();
     };
@@ -694,7 +738,7 @@ fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<P
             )
         })
     } else {
-        first(&|_, e| {
+        let notice = first(&|_, e| {
             matches!(
                 e,
                 Effect::Event(SimNotice::Guest(GuestNotice::Membership(
@@ -703,7 +747,17 @@ fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<P
                     ResourceNotice::MonitorFailed { .. }
                 )))
             )
-        })
+        });
+        // Or the watchdog, which acts without a notice of the machines.
+        let watchdog = w
+            .watchdog_acts
+            .iter()
+            .map(|(t, _)| *t)
+            .find(|t| *t > fault && *t <= recovered);
+        match (notice, watchdog) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     };
     let promoted = records
         .iter()
@@ -732,7 +786,8 @@ fn phases(w: &World, from: usize, fault: Time, recovered: Option<Time>) -> Vec<P
         ("takeover", promoted),
         ("mount", start_of(IP)),
         ("address", start_of(SERVICE)),
-        ("service start", Some(recovered)),
+        ("service start", serving_again.filter(|t| *t <= recovered)),
+        ("probe wait", Some(recovered)),
     ];
     let mut out = Vec::new();
     let mut last = fault;

@@ -54,17 +54,17 @@ fn every_hostile_profile_value_is_refused_naming_key_value_and_range() {
             "drbd.blocks = 0: must be between 1 and 268435456 blocks",
         ),
         (
-            "op_timeout = 120.0",
+            "op_timeout = 20.0",
             "op_timeout = 0.0",
             "resources.op_timeout = 0.0: must be between 0.001 and 86400 seconds",
         ),
         (
-            "op_timeout = 120.0",
+            "op_timeout = 20.0",
             "op_timeout = -5.0",
             "resources.op_timeout = -5.0",
         ),
         (
-            "op_timeout = 120.0",
+            "op_timeout = 20.0",
             "op_timeout = nan",
             "resources.op_timeout = NaN",
         ),
@@ -94,23 +94,23 @@ fn every_hostile_profile_value_is_refused_naming_key_value_and_range() {
             "heartbeat.initdead = -1.0: must be between 0 and 86400 seconds",
         ),
         (
-            "horizon = 900.0",
+            "horizon = 600.0",
             "horizon = 1e12",
             "trial.horizon = 1000000000000.0: must be between 1 and 86400 seconds",
         ),
         (
-            "horizon = 900.0",
+            "horizon = 600.0",
             "horizon = 1e300",
             "trial.horizon = 1e300",
         ),
-        ("horizon = 900.0", "horizon = -inf", "trial.horizon = -inf"),
+        ("horizon = 600.0", "horizon = -inf", "trial.horizon = -inf"),
         (
             "warmup = 300.0",
             "warmup = -10.0",
             "trial.warmup = -10.0: must be between 0 and 86400 seconds",
         ),
         (
-            "interval = 1.0",
+            "interval = 30.0",
             "interval = 1e-6",
             "probe.interval = 1e-6: must be between 0.1 and 3600 seconds",
         ),
@@ -206,7 +206,7 @@ fn a_profile_changed_by_hand_is_checked_by_the_trial_functions() {
 fn the_event_cap_stops_a_run_with_an_error_naming_the_limit() {
     // The fastest heartbeat for a long horizon: far more events than the cap allows.
     let text = with("keepalive = 1.0", "keepalive = 0.001").replacen(
-        "horizon = 900.0",
+        "horizon = 600.0",
         "horizon = 86400.0",
         1,
     );

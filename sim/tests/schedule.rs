@@ -7,6 +7,12 @@ use sim::schedule::{LabSchedule, Schedule};
 use sim::trial::run_schedule;
 use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service};
 
+/// The calibrated values: a 1 s probe, failover at the first failure and a mount that
+/// takes tens of seconds, which the timelines below were written against.
+fn what_if() -> Profile {
+    Profile::thesis().calibrated().expect("calibrates")
+}
+
 fn pair(platform: Platform) -> Cell {
     Cell {
         failure: FailureKind::Software,
@@ -22,7 +28,7 @@ fn a_partition_of_the_study_configuration_ends_in_split_brain() {
     let s = Schedule::parse("[[event]]\nat = 1.0\nkind = \"partition\"\na = \"a\"\nb = \"b\"\n")
         .expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         3,
@@ -48,7 +54,7 @@ fn one_ring_down_is_harmless() {
     )
     .expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         3,
@@ -70,7 +76,7 @@ fn a_host_that_hangs_longer_than_deadtime_comes_back_to_a_split_brain() {
     let s = Schedule::parse("[[event]]\nat = 1.0\nkind = \"hang\"\nnode = \"a\"\nsecs = 60.0\n")
         .expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         3,
@@ -91,7 +97,7 @@ fn a_host_that_hangs_longer_than_deadtime_comes_back_to_a_split_brain() {
     let s = Schedule::parse("[[event]]\nat = 1.0\nkind = \"hang\"\nnode = \"a\"\nsecs = 10.0\n")
         .expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         3,
@@ -112,7 +118,7 @@ fn the_checkers_schedule_format_replays() {
         {"event": "kill-service", "at_ms": 1000, "node": "a"}]}"#;
     let s = Schedule::parse(json).expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Openstack),
         &s,
         3,
@@ -130,7 +136,7 @@ fn a_hung_host_serves_nobody_and_its_outage_counts() {
     let s = Schedule::parse("[[event]]\nat = 1.0\nkind = \"hang\"\nnode = \"a\"\nsecs = 10.0\n")
         .expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         3,
@@ -156,7 +162,7 @@ fn a_service_that_never_comes_back_says_why() {
     )
     .expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         3,
@@ -172,7 +178,11 @@ fn a_service_that_never_comes_back_says_why() {
     );
     // The outage is in the down intervals up to the end of the run.
     let &(from, to) = run.result.down_intervals.last().expect("an interval");
-    assert!(from <= outage.since && to > from + 800.0, "{from} {to}");
+    let horizon = what_if().trial.horizon;
+    assert!(
+        from <= outage.since && to > from + horizon - 100.0,
+        "{from} {to}"
+    );
 }
 
 #[test]
@@ -183,7 +193,7 @@ fn a_crashed_guest_reboots_when_the_schedule_says_so() {
     )
     .expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         3,
@@ -229,7 +239,7 @@ fn a_schedules_configuration_is_the_one_that_runs() {
     );
     let s = Schedule::parse(&text).expect("valid schedule");
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &s,
         1,
@@ -247,7 +257,7 @@ fn a_schedules_configuration_is_the_one_that_runs() {
     let mut bare = s.clone();
     bare.config = None;
     let run = run_schedule(
-        &Profile::thesis(),
+        &what_if(),
         pair(Platform::Vmware),
         &bare,
         1,

@@ -15,8 +15,8 @@ use sim::trial::run_schedule;
 use sim::{Cell, FailureKind, Profile, Service};
 
 /// The study's configuration (Heartbeat without STONITH, DRBD without fencing) under
-/// one partition, checked to `max_depth`.
-fn checked(max_depth: usize) -> Outcome {
+/// one partition, checked to `steps`.
+fn checked(steps: usize) -> Outcome {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../experiments/profiles/check/heartbeat-no-fencing.toml");
     let cfg = experiments::check::load_config(&path).expect("the shipped configuration loads");
@@ -25,7 +25,7 @@ fn checked(max_depth: usize) -> Outcome {
         model,
         RunOptions {
             threads: 2,
-            max_depth,
+            max_depth: steps,
         },
     )
 }
@@ -59,7 +59,9 @@ fn replay(s: &Schedule) -> Vec<Property> {
         platform: platform.unwrap_or(sim::Platform::Vmware),
         service: Service::Apache,
     };
-    let run = run_schedule(&Profile::thesis(), cell, s, 1, MAX_EVENTS_PER_TRIAL)
+    // The calibrated values probe (and write) every second, as the replay expects.
+    let profile = Profile::thesis().calibrated().expect("calibrates");
+    let run = run_schedule(&profile, cell, s, 1, MAX_EVENTS_PER_TRIAL)
         .expect("the schedule fits the lab");
     assert_eq!(
         run.result.violation,
@@ -73,8 +75,8 @@ fn replay(s: &Schedule) -> Vec<Property> {
 
 #[test]
 fn a_split_brain_found_by_the_checker_is_a_split_brain_in_the_simulator() {
-    // Depth 8 is the smallest that finds it: partition, both DRBD ping timeouts,
-    // Heartbeat's deadtime on b, and b is promoted beside a.
+    // Six steps find it: partition, both DRBD ping timeouts, Heartbeat's deadtime on b,
+    // and b is promoted beside a.
     let o = checked(6);
     let s = schedule_of(&o, Property::SplitBrain);
     assert!(

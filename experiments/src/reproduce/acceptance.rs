@@ -6,6 +6,8 @@
 use serde::Serialize;
 use sim::{Architecture, Cell, FailureKind, Platform, Service, TrialResult};
 
+use super::stats::{bootstrap_sd_diff, welch, wilson};
+
 /// Recovered in every trial (Y), in none (N), or in some (a count: the study has none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Verdict {
@@ -102,15 +104,37 @@ pub fn mean_sd(xs: &[f64]) -> Option<(f64, f64)> {
     Some((mean, var.sqrt()))
 }
 
+/// Whether a fact is about what recovers (it follows from the architecture) or about
+/// how long recovery takes (it follows from durations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactKind {
+    /// Recovered in all trials (Y) or none (N).
+    Structural,
+    /// A range, an ordering or a spread of recovery times.
+    Timing,
+}
+
 /// One fact of the study and whether the simulation reproduces it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Fact {
+    /// Structural or timing.
+    pub kind: FactKind,
     /// The fact, as the study states it.
     pub statement: String,
     /// What the simulation gives.
     pub found: String,
-    /// Whether that reproduces the fact.
+    /// Whether that reproduces the fact, read strictly ("all trials" means all).
     pub holds: bool,
+    /// For a fact about all trials in a range: the lenient reading, at least 90 %.
+    pub reading_90: Option<bool>,
+    /// The 95 % sampling interval of the quantity the verdict reads.
+    pub interval: String,
+    /// The interval lies on one side of the verdict's threshold: more trials or another
+    /// seed would not turn it.
+    pub decided: bool,
+    /// The cells the fact reads, for the phase comparison of the report.
+    pub cells: Vec<Cell>,
 }
 
 fn cell(
@@ -127,15 +151,80 @@ fn cell(
     }
 }
 
-/// Checks every acceptance fact of the "Predict" issue.
-pub fn facts(results: &[TrialResult]) -> Vec<Fact> {
+/// The share a fact about "all trials" needs: a true share below it would show 30 of
+/// 30 in the study's 30 trials less than one time in 20 (0.9^30 < 0.05).
+pub const ALL_TRIALS_SHARE: f64 = 0.9;
+
+/// A share's interval as text.
+fn share_interval(k: usize, n: usize) -> (String, f64, f64) {
+    let (lo, hi) = wilson(k, n);
+    (
+        format!("{:.0}-{:.0} % (Wilson)", lo * 100.0, hi * 100.0),
+        lo,
+        hi,
+    )
+}
+
+/// Compares two cells' mean recovery times: the study says `faster` has the lower mean.
+fn faster_fact(results: &[TrialResult], statement: String, faster: Cell, slower: Cell) -> Fact {
+    let a = recovery_times(results, faster);
+    let b = recovery_times(results, slower);
+    let (holds, found, interval, decided) = match (mean_sd(&a), mean_sd(&b), welch(&a, &b)) {
+        (Some((p, _)), Some((c, _)), w) => {
+            let (interval, decided) = match w {
+                Some((_, lo, hi)) => (
+                    format!("difference {lo:+.1} to {hi:+.1} s (Welch)"),
+                    hi < 0.0 || lo > 0.0,
+                ),
+                None => ("-".to_string(), false),
+            };
+            (p < c, format!("{p:.1} s vs {c:.1} s"), interval, decided)
+        }
+        _ => (
+            false,
+            "no recovered trials".to_string(),
+            "-".to_string(),
+            true,
+        ),
+    };
+    Fact {
+        kind: FactKind::Timing,
+        statement,
+        found,
+        holds,
+        reading_90: None,
+        interval,
+        decided,
+        cells: vec![faster, slower],
+    }
+}
+
+/// Checks every fact of the study; `seed` seeds the bootstrap intervals.
+pub fn facts(results: &[TrialResult], seed: u64) -> Vec<Fact> {
     let mut out = Vec::new();
-    // 1. The Y/N table, exactly.
+    // 1. The Y/N table, exactly: Y means every trial recovered, N none.
     for (failure, arch, expect) in STUDY_TABLE {
         for platform in Platform::ALL {
             let v = verdict(results, failure, arch, platform, &Service::ALL);
             let want = if expect { Verdict::Yes } else { Verdict::No };
+            let cells: Vec<Cell> = Service::ALL
+                .into_iter()
+                .map(|s| cell(failure, arch, platform, s))
+                .collect();
+            let n: usize = cells.iter().map(|&c| trials_of(results, c).len()).sum();
+            let k = results
+                .iter()
+                .filter(|r| cells.contains(&r.cell) && r.recovered)
+                .count();
+            let (interval, lo, hi) = share_interval(k, n);
+            // Y claims a share near 1, N one near 0.
+            let decided = if expect {
+                lo >= ALL_TRIALS_SHARE || hi < ALL_TRIALS_SHARE
+            } else {
+                hi <= 1.0 - ALL_TRIALS_SHARE || lo > 1.0 - ALL_TRIALS_SHARE
+            };
             out.push(Fact {
+                kind: FactKind::Structural,
                 statement: format!(
                     "{} failure, {}, {}: {}",
                     failure.key(),
@@ -145,11 +234,15 @@ pub fn facts(results: &[TrialResult]) -> Vec<Fact> {
                 ),
                 found: v.to_string(),
                 holds: v == want,
+                reading_90: None,
+                interval: format!("recovered {interval}"),
+                decided,
+                cells,
             });
         }
     }
-    // 2. Software failure ranges in at least 90 % of trials, both platforms and both
-    //    pair architectures.
+    // 2. Software failure ranges in all trials, both platforms and both pair
+    //    architectures.
     for (service, lo, hi) in [(Service::Apache, 45.0, 60.0), (Service::Mysql, 70.0, 100.0)] {
         for platform in Platform::ALL {
             for arch in [Architecture::DrbdHeartbeat, Architecture::Combined] {
@@ -164,87 +257,69 @@ pub fn facts(results: &[TrialResult]) -> Vec<Fact> {
                 } else {
                     within as f64 / n as f64
                 };
+                let (interval, wlo, whi) = share_interval(within, n);
                 out.push(Fact {
+                    kind: FactKind::Timing,
                     statement: format!(
-                        "software failure, {}, {}, {}: recovers in {lo:.0}-{hi:.0} s in >= 90 % of trials",
+                        "software failure, {}, {}, {}: recovers in {lo:.0}-{hi:.0} s in all trials",
                         arch.label(),
                         platform.label(),
                         service.label()
                     ),
                     found: format!("{within}/{n} ({:.0} %)", share * 100.0),
-                    holds: n > 0 && share >= 0.9,
+                    holds: n > 0 && within == n,
+                    reading_90: Some(n > 0 && share >= ALL_TRIALS_SHARE),
+                    interval: format!("within {interval}"),
+                    decided: wlo >= ALL_TRIALS_SHARE || whi < ALL_TRIALS_SHARE,
+                    cells: vec![c],
                 });
             }
         }
     }
-    let mean = |c: Cell| mean_sd(&recovery_times(results, c));
     // 3. Hardware: DRBD + Heartbeat faster than combined; VMware faster than OpenStack.
     for service in Service::ALL {
         for platform in Platform::ALL {
-            let pair = mean(cell(
-                FailureKind::Hardware,
-                Architecture::DrbdHeartbeat,
-                platform,
-                service,
-            ));
-            let comb = mean(cell(
-                FailureKind::Hardware,
-                Architecture::Combined,
-                platform,
-                service,
-            ));
-            let (holds, found) = match (pair, comb) {
-                (Some((p, _)), Some((c, _))) => (p < c, format!("{p:.1} s vs {c:.1} s")),
-                _ => (false, "no recovered trials".to_string()),
-            };
-            out.push(Fact {
-                statement: format!(
+            out.push(faster_fact(
+                results,
+                format!(
                     "hardware failure, {}, {}: DRBD + Heartbeat recovers faster than combined (mean)",
                     platform.label(),
                     service.label()
                 ),
-                found,
-                holds,
-            });
+                cell(FailureKind::Hardware, Architecture::DrbdHeartbeat, platform, service),
+                cell(FailureKind::Hardware, Architecture::Combined, platform, service),
+            ));
         }
         for arch in [Architecture::DrbdHeartbeat, Architecture::Combined] {
-            let vm = mean(cell(FailureKind::Hardware, arch, Platform::Vmware, service));
-            let os = mean(cell(
-                FailureKind::Hardware,
-                arch,
-                Platform::Openstack,
-                service,
-            ));
-            let (holds, found) = match (vm, os) {
-                (Some((v, _)), Some((o, _))) => (v < o, format!("{v:.1} s vs {o:.1} s")),
-                _ => (false, "no recovered trials".to_string()),
-            };
-            out.push(Fact {
-                statement: format!(
+            out.push(faster_fact(
+                results,
+                format!(
                     "hardware failure, {}, {}: VMware recovers faster than OpenStack (mean)",
                     arch.label(),
                     service.label()
                 ),
-                found,
-                holds,
-            });
+                cell(FailureKind::Hardware, arch, Platform::Vmware, service),
+                cell(FailureKind::Hardware, arch, Platform::Openstack, service),
+            ));
         }
     }
     // 4. Cluster failure (combined): VMware has the lower mean and the smaller spread.
     for service in Service::ALL {
-        let vm = mean(cell(
+        let vm_cell = cell(
             FailureKind::Cluster,
             Architecture::Combined,
             Platform::Vmware,
             service,
-        ));
-        let os = mean(cell(
+        );
+        let os_cell = cell(
             FailureKind::Cluster,
             Architecture::Combined,
             Platform::Openstack,
             service,
-        ));
-        let (holds, found) = match (vm, os) {
+        );
+        let a = recovery_times(results, vm_cell);
+        let b = recovery_times(results, os_cell);
+        let (holds, found) = match (mean_sd(&a), mean_sd(&b)) {
             (Some((vm_m, vm_sd)), Some((os_m, os_sd))) => (
                 vm_m < os_m && vm_sd < os_sd,
                 format!(
@@ -253,13 +328,31 @@ pub fn facts(results: &[TrialResult]) -> Vec<Fact> {
             ),
             _ => (false, "no recovered trials".to_string()),
         };
+        let (interval, decided) = match (welch(&a, &b), bootstrap_sd_diff(&a, &b, seed)) {
+            (Some((_, ml, mh)), Some((_, sl, sh))) => {
+                let below = mh < 0.0 && sh < 0.0;
+                let against = ml > 0.0 || sl > 0.0;
+                (
+                    format!(
+                        "mean {ml:+.1} to {mh:+.1} s (Welch), sd {sl:+.1} to {sh:+.1} s (bootstrap)"
+                    ),
+                    below || against,
+                )
+            }
+            _ => ("-".to_string(), a.is_empty() || b.is_empty()),
+        };
         out.push(Fact {
+            kind: FactKind::Timing,
             statement: format!(
                 "cluster failure, combined, {}: VMware has the lower mean and the smaller standard deviation",
                 service.label()
             ),
             found,
             holds,
+            reading_90: None,
+            interval,
+            decided,
+            cells: vec![vm_cell, os_cell],
         });
     }
     out

@@ -11,6 +11,8 @@
 pub mod acceptance;
 pub mod plots;
 pub mod report;
+pub mod sensitivity;
+pub mod stats;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
@@ -18,9 +20,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use sim::calibration::cell_reads;
 use sim::limits::{MAX_EVENTS_PER_TRIAL, MAX_THREADS};
 use sim::trace::TraceHash;
 use sim::{Cell, Profile, TrialError, TrialResult, run_study};
+
+use sensitivity::{RunPlan, SensitivityRow, ValueSet, run_set};
 
 use crate::cli::{ensure_writable_dir, note, read_input};
 use crate::outln;
@@ -47,6 +52,12 @@ pub struct ReproduceArgs {
     /// Print a JSON summary (facts and per-cell statistics) to standard output.
     #[arg(long)]
     pub json: bool,
+    /// Trials per cell of each sensitivity run (one per calibrated value, plus the
+    /// calibrated set they are compared with); 0 skips the sensitivity table.
+    /// Default: a third of `--trials`, at least 10.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub sensitivity_trials: Option<u32>,
     /// Stop with an error when one trial takes more than this many simulated events
     /// (the study's trials take fewer than 20,000).
     #[arg(long, default_value_t = MAX_EVENTS_PER_TRIAL, value_name = "N",
@@ -86,15 +97,117 @@ pub fn run_hash(results: &[TrialResult]) -> String {
     h.hex()
 }
 
-/// Writes every output file of a finished run into `out`.
+/// What one reproduction computed: the headline (sourced) value set, the calibrated
+/// one and the sensitivity table.
+#[derive(Clone, Debug)]
+pub struct Reproduction {
+    /// The profile as written: sourced defaults.
+    pub sourced: ValueSet,
+    /// Every calibrated value applied (absent when the profile has none).
+    pub calibrated: Option<ValueSet>,
+    /// For each calibrated value, the facts that flip when it returns to its source.
+    pub sensitivity: Vec<SensitivityRow>,
+    /// Trials per cell of the calibrated set the sensitivity rows compare with.
+    pub sensitivity_trials: u32,
+}
+
+/// Runs the sourced set, the calibrated set and the sensitivity runs.
+pub fn reproduce_sets(
+    profile: &Profile,
+    plan: RunPlan<'_>,
+    sensitivity_trials: u32,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Reproduction> {
+    let per_set = plan.cells.len() * plan.trials as usize;
+    let sourced = run_set("sourced", profile, plan, progress)?;
+    let mut reproduction = Reproduction {
+        sourced,
+        calibrated: None,
+        sensitivity: Vec::new(),
+        sensitivity_trials,
+    };
+    if profile.calibration.is_empty() {
+        return Ok(reproduction);
+    }
+    let calibrated_profile = profile.calibrated()?;
+    let offset = |base: usize| move |done: usize| progress(base + done);
+    let calibrated = run_set("calibrated", &calibrated_profile, plan, &offset(per_set))?;
+    if sensitivity_trials > 0 {
+        // Only the cells the facts read (the study has no single node under a cluster
+        // failure).
+        let read: Vec<Cell> = plan
+            .cells
+            .iter()
+            .copied()
+            .filter(|&c| tables::in_study(c.failure, c.architecture))
+            .collect();
+        let splan = RunPlan {
+            trials: sensitivity_trials,
+            cells: &read,
+            ..plan
+        };
+        // The rows compare like with like: a calibrated set of the same trials.
+        let base = run_study(
+            &calibrated_profile,
+            &read,
+            sensitivity_trials,
+            plan.seed,
+            plan.threads,
+            plan.max_events,
+            &offset(2 * per_set),
+        )?;
+        let done_before = 2 * per_set + base.len();
+        reproduction.sensitivity =
+            sensitivity::sensitivity(profile, &base, splan, &offset(done_before))?;
+    }
+    reproduction.calibrated = Some(calibrated);
+    Ok(reproduction)
+}
+
+/// Trials the whole reproduction runs, for the progress bar.
+fn total_trials(profile: &Profile, cells: &[Cell], trials: u32, sensitivity_trials: u32) -> usize {
+    let per_set = cells.len() * trials as usize;
+    if profile.calibration.is_empty() {
+        return per_set;
+    }
+    let read = cells
+        .iter()
+        .filter(|c| tables::in_study(c.failure, c.architecture))
+        .count();
+    if sensitivity_trials == 0 {
+        return 2 * per_set;
+    }
+    let sens: usize = profile
+        .calibration
+        .iter()
+        .map(|c| {
+            cells
+                .iter()
+                .filter(|&&cell| tables::in_study(cell.failure, cell.architecture))
+                .filter(|&&cell| cell_reads(profile, cell, &c.key))
+                .count()
+        })
+        .sum();
+    2 * per_set + (read + sens) * sensitivity_trials as usize
+}
+
+/// The default trials per sensitivity run: a third of `--trials`, at least 10 and at
+/// most `--trials`, which keeps the default reproduction under half a minute on two
+/// cores.
+fn default_sensitivity_trials(trials: u32) -> u32 {
+    (trials / 3).max(10).min(trials)
+}
+
+/// Writes every output file of a finished reproduction into `out`: the tables,
+/// statistics, figures and `results.json` are the headline (sourced) set's.
 pub fn write_outputs(
     out: &Path,
-    results: &[TrialResult],
+    reproduction: &Reproduction,
     info: &report::RunInfo,
     profile: &Profile,
-) -> Result<Vec<acceptance::Fact>> {
+) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let facts = acceptance::facts(results);
+    let results = &reproduction.sourced.results;
     let write = |name: &str, text: &str| -> Result<()> {
         let path = out.join(name);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
@@ -107,13 +220,21 @@ pub fn write_outputs(
         "results.json",
         &serde_json::to_string_pretty(results).context("cannot encode results")?,
     )?;
+    if let Some(c) = &reproduction.calibrated {
+        write("stats-calibrated.csv", &tables::stats_csv(&c.results))?;
+    }
+    write(
+        "sensitivity.json",
+        &serde_json::to_string_pretty(&reproduction.sensitivity)
+            .context("cannot encode the sensitivity table")?,
+    )?;
     for (failure, service) in tables::figure_cells() {
         let stem = out.join(format!("recovery-{}-{}", failure.key(), service.key()));
         plots::recovery_figure(results, failure, service, &stem)?;
     }
     plots::phase_breakdown(results, &out.join("phases"))?;
-    write("REPORT.md", &report::render(results, &facts, info, profile))?;
-    Ok(facts)
+    write("REPORT.md", &report::render(reproduction, info, profile))?;
+    Ok(())
 }
 
 /// Runs `dualha reproduce`.
@@ -129,42 +250,54 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
     });
     let cells = Cell::all();
-    let total = cells.len() * args.trials as usize;
+    let sensitivity_trials = args
+        .sensitivity_trials
+        .unwrap_or_else(|| default_sensitivity_trials(args.trials));
+    let total = total_trials(&profile, &cells, args.trials, sensitivity_trials);
     note(format_args!(
-        "dualha reproduce: {} cells x {} trials = {total} trials on {threads} threads (seed {})",
+        "dualha reproduce: {} cells x {} trials, sourced and calibrated values, {} sensitivity runs: {total} trials on {threads} threads (seed {})",
         cells.len(),
         args.trials,
+        if sensitivity_trials == 0 {
+            0
+        } else {
+            profile.calibration.len()
+        },
         args.seed
     ));
     let started = Instant::now();
     let bar = crate::progress::Progress::new(total as u64, "trials");
     let progress = |done: usize| bar.set(done as u64);
-    let results = run_study(
-        &profile,
-        &cells,
-        args.trials,
-        args.seed,
+    let plan = RunPlan {
+        cells: &cells,
+        trials: args.trials,
+        seed: args.seed,
         threads,
-        args.max_events,
-        &progress,
-    )
-    .map_err(|e| match e {
-        TrialError::EventLimit { cell, trial, .. } => anyhow::anyhow!(
+        max_events: args.max_events,
+    };
+    let reproduction = reproduce_sets(&profile, plan, sensitivity_trials, &progress);
+    bar.finish();
+    let reproduction = reproduction.map_err(|e| match e.downcast::<TrialError>() {
+        Ok(e @ TrialError::EventLimit { cell, trial, .. }) => anyhow::anyhow!(
             "trial {trial} of {cell}: {e}; --max-events {} is the limit",
             args.max_events
         ),
-        other => anyhow::Error::new(other),
-    });
-    bar.finish();
-    let results = results?;
+        Ok(other) => anyhow::Error::new(other),
+        Err(other) => other,
+    })?;
     let simulated = started.elapsed();
     let info = report::RunInfo {
         trials: args.trials,
         seed: args.seed,
         profile: profile.name.clone(),
-        run_hash: run_hash(&results),
+        run_hash: run_hash(&reproduction.sourced.results),
+        calibrated_run_hash: reproduction
+            .calibrated
+            .as_ref()
+            .map(|c| run_hash(&c.results)),
     };
-    let facts = write_outputs(&args.out, &results, &info, &profile)?;
+    write_outputs(&args.out, &reproduction, &info, &profile)?;
+    let facts = &reproduction.sourced.facts;
     let holding = facts.iter().filter(|f| f.holds).count();
     if args.json {
         let summary = serde_json::json!({
@@ -172,6 +305,9 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
             "seed": args.seed,
             "run_hash": info.run_hash,
             "facts": facts,
+            "calibrated_run_hash": info.calibrated_run_hash,
+            "calibrated_facts": reproduction.calibrated.as_ref().map(|c| &c.facts),
+            "sensitivity": reproduction.sensitivity,
         });
         outln!(
             "{}",
@@ -179,8 +315,15 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
         )?;
     }
     note(format_args!("dualha reproduce: run hash {}", info.run_hash));
+    if let Some(c) = &reproduction.calibrated {
+        note(format_args!(
+            "dualha reproduce: with the calibrated values {}/{} facts hold",
+            c.facts.iter().filter(|f| f.holds).count(),
+            c.facts.len()
+        ));
+    }
     note(format_args!(
-        "dualha reproduce: {holding}/{} facts of the study hold; report in {} (simulated in {:.1} s, {:.1} s in all)",
+        "dualha reproduce: with sourced values {holding}/{} facts of the study hold; report in {} (simulated in {:.1} s, {:.1} s in all)",
         facts.len(),
         args.out.join("REPORT.md").display(),
         simulated.as_secs_f64(),
@@ -188,7 +331,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<ExitCode> {
     ));
     for f in facts.iter().filter(|f| !f.holds) {
         note(format_args!(
-            "  does not hold: {} (simulated: {})",
+            "  not reproduced: {} (simulated: {})",
             f.statement, f.found
         ));
     }

@@ -21,6 +21,7 @@ mod describe;
 mod handlers;
 mod ledger;
 mod script;
+mod watchdog;
 
 pub use ledger::Ledger;
 
@@ -48,7 +49,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::node::{SimCommand, SimNode, SimNotice};
-use crate::profile::Profile;
+use crate::profile::{Failover, HostHa, Profile, WatchdogAction};
 use crate::scenario::{Architecture, Cell, Platform};
 use crate::timing::{SharedState, SimTiming};
 
@@ -150,6 +151,30 @@ impl Layout {
         }
     }
 
+    /// The study's lab (STUDY, the lab): three hosts, a vSphere HA cluster of two (10
+    /// and 11) and a third host (12) that holds the combined architecture's other
+    /// guest. Guest A starts on `a_home` (10 or 11): in a two-host cluster its host is
+    /// sometimes the HA master, whose failure takes longer to detect (DD).
+    pub fn study(architecture: Architecture, a_home: NodeId) -> Layout {
+        let mut layout = Layout::of(architecture);
+        let other = if a_home == NodeId(10) {
+            NodeId(11)
+        } else {
+            NodeId(10)
+        };
+        layout.home.insert(GUEST_A, a_home);
+        match architecture {
+            Architecture::SingleNode => {}
+            Architecture::DrbdHeartbeat => {
+                layout.home.insert(GUEST_B, other);
+            }
+            Architecture::Combined => {
+                layout.clusters[1].hosts = vec![NodeId(12)];
+            }
+        }
+        layout
+    }
+
     /// The cluster `host` belongs to.
     pub fn cluster_of(&self, host: NodeId) -> Option<&ClusterLayout> {
         self.clusters.iter().find(|c| c.hosts.contains(&host))
@@ -182,10 +207,18 @@ pub fn guest_config(profile: &Profile, cell: Cell, me: NodeId, peer: NodeId) -> 
     membership.initdead = secs(h.initdead.max(deadtime));
     membership.rings = h.rings;
     let service = &profile.services[&cell.service];
-    let op_timeout = secs(profile.resources.op_timeout);
+    let v1 = profile.setup.failover == Failover::HeartbeatV1;
+    // Heartbeat v1 runs its resource scripts to the end and never monitors them.
+    let op_timeout = if v1 {
+        secs(crate::limits::MAX_SECS)
+    } else {
+        secs(profile.resources.op_timeout)
+    };
     let spec = |id, name: &str, kind, monitor: Option<f64>| {
         let mut r = ResourceSpec::new(id, name, kind);
-        if let Some(m) = monitor {
+        if v1 {
+            r.monitor_interval = Duration::ZERO;
+        } else if let Some(m) = monitor {
             r.monitor_interval = secs(m);
         }
         r.op_timeout = op_timeout;
@@ -286,6 +319,15 @@ pub struct World {
     records_seen: usize,
     /// `fence-peer` helpers running.
     fence_peers: Vec<handlers::FencePeer>,
+    /// The service watchdog (study trials only): its next check.
+    watchdog_next: Option<model::Time>,
+    /// Guests the watchdog has sent into a handover, until their file system stops.
+    handing_over: Vec<NodeId>,
+    /// Service restarts the watchdog started: (done at, guest).
+    restarts: Vec<(model::Time, NodeId)>,
+    /// When the watchdog acted, on which guest.
+    pub watchdog_acts: Vec<(model::Time, NodeId)>,
+    watchdog_rng: ChaCha8Rng,
 }
 
 impl World {
@@ -314,7 +356,45 @@ impl World {
         seed: u64,
         pair: Option<&PairConfig>,
     ) -> World {
-        let layout = Layout::of(cell.architecture);
+        // A scripted run keeps the what-if lab: Pacemaker-style monitors, four hosts,
+        // Nova + Masakari on OpenStack, no watchdog.
+        let mut what_if = profile.clone();
+        what_if.setup.failover = Failover::Pacemaker;
+        if let Some(p) = what_if.platforms.get_mut(&Platform::Openstack) {
+            p.host_ha = HostHa::Masakari;
+        }
+        World::build(
+            &what_if,
+            cell,
+            seed,
+            pair,
+            Layout::of(cell.architecture),
+            false,
+        )
+    }
+
+    /// The lab of one of the study's trials: the profile's setup (failover software,
+    /// watchdog, each platform's host HA) in the study's three-host lab, guest A on a
+    /// host drawn per trial.
+    pub fn study(profile: &Profile, cell: Cell, seed: u64) -> World {
+        let mut rng = crate::rng::stream(seed, "placement");
+        let a_home = if rng.random_bool(0.5) {
+            NodeId(10)
+        } else {
+            NodeId(11)
+        };
+        let layout = Layout::study(cell.architecture, a_home);
+        World::build(profile, cell, seed, None, layout, true)
+    }
+
+    fn build(
+        profile: &Profile,
+        cell: Cell,
+        seed: u64,
+        pair: Option<&PairConfig>,
+        layout: Layout,
+        watchdog: bool,
+    ) -> World {
         let shared = Rc::new(RefCell::new(SharedState::default()));
         let mut lab = Cluster::new();
         lab.net = VirtualNetwork::new(Duration::ZERO);
@@ -362,8 +442,8 @@ impl World {
                     VmSpec::new(vm_of(g), format!("guest-{g}"), h).with_storage(layout.storage)
                 })
                 .collect();
-            match cell.platform {
-                Platform::Vmware => {
+            match profile.platforms[&cell.platform].host_ha {
+                HostHa::VsphereHa => {
                     let mut cfg = VmwareConfig::new(cluster.hosts.iter().copied());
                     for h in &cluster.hosts {
                         cfg.mounts.insert(*h, vec![cluster.datastore]);
@@ -384,7 +464,7 @@ impl World {
                         );
                     }
                 }
-                Platform::Openstack => {
+                HostHa::Masakari => {
                     let mut cfg = OpenStackConfig::new(
                         cluster.hosts.iter().copied(),
                         cluster.controller,
@@ -419,12 +499,13 @@ impl World {
                 }
             }
         }
-        if cell.platform == Platform::Vmware {
+        let host_ha = profile.platforms[&cell.platform].host_ha;
+        if host_ha == HostHa::VsphereHa {
             lab.add(GATEWAY, SimNode::Vmware(IsolationAddress.into()), disk());
         }
         let boot = SimCommand::Cluster(ClusterCommand::Boot);
         for cluster in &layout.clusters {
-            if cell.platform == Platform::Openstack {
+            if host_ha == HostHa::Masakari {
                 lab.command(cluster.controller, boot.clone());
             }
             for h in &cluster.hosts {
@@ -468,6 +549,17 @@ impl World {
             ledger: Ledger::default(),
             records_seen: 0,
             fence_peers: Vec::new(),
+            watchdog_next: (watchdog
+                && profile.watchdog.action != WatchdogAction::None
+                && cell.architecture != Architecture::SingleNode)
+                .then(|| {
+                    let mut rng = crate::rng::stream(seed, "watchdog-phase");
+                    model::Time::ZERO + secs(rng.random_range(0.0..profile.watchdog.cycle))
+                }),
+            handing_over: Vec::new(),
+            restarts: Vec::new(),
+            watchdog_acts: Vec::new(),
+            watchdog_rng: crate::rng::stream(seed, "watchdog"),
         }
     }
 
@@ -584,6 +676,7 @@ impl World {
         // without one, the helper still runs).
         self.observe();
         self.run_scripted();
+        self.run_watchdog();
         if self.hold_rings && self.replicas_connected() {
             self.hold_rings = false;
             for r in 0..2 {
