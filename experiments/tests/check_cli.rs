@@ -44,7 +44,10 @@ fn a_bounded_verdict_says_up_to_how_many_steps_it_holds() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("no split brain"), "{text}");
     assert!(text.contains("holds up to 5 steps"), "{text}");
-    assert!(text.contains("search cut by the bound of 5 steps"), "{text}");
+    assert!(
+        text.contains("search cut by the bound of 5 steps"),
+        "{text}"
+    );
     assert!(!text.contains("search complete"), "{text}");
     let out = dualha(&["check", "--config", cfg, "--max-depth", "6"]);
     let text = String::from_utf8_lossy(&out.stdout);
