@@ -482,10 +482,22 @@ impl World {
                         SimNode::OpenStack(MasakariEngine::new(Arc::clone(&cfg)).into()),
                         disk(),
                     );
+                    // Each hostmonitor polls at its own phase, drawn per trial: the
+                    // real service's cycle runs from whenever it started, so a host
+                    // failure meets it anywhere in its interval, not always at the same
+                    // point after the warm-up.
+                    let mut phase_rng = crate::rng::stream(seed, "hostmonitor-phase");
+                    let interval = cfg.timers.monitoring_interval.as_secs_f64();
                     for h in &cluster.hosts {
+                        let phase = {
+                            use rand::Rng;
+                            Duration::from_secs_f64(phase_rng.random_range(0.0..interval))
+                        };
                         lab.add(
                             *h,
-                            SimNode::OpenStack(ComputeHost::new(&cfg, *h).into()),
+                            SimNode::OpenStack(
+                                ComputeHost::with_poll_phase(&cfg, *h, phase).into(),
+                            ),
                             disk(),
                         );
                     }

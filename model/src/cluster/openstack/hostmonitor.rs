@@ -12,6 +12,7 @@
 //! compute hosts, or one of two with `two_node`), so the hosts cut off in a minority do
 //! not have the majority fenced.
 
+use core::time::Duration;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -41,6 +42,11 @@ pub struct HostMonitor {
     online: BTreeSet<NodeId>,
     /// Hosts already notified as down (until they are seen online again at a poll).
     reported: BTreeSet<NodeId>,
+    /// How long after boot the first poll comes: the monitor's phase. The real service
+    /// polls every `monitoring_interval` from whenever it started, unrelated to when a
+    /// host fails; a driver that starts every host at once gives each its own phase so
+    /// that the detection delay is not the same for every failure.
+    first_poll: Duration,
 }
 
 type Out = Vec<Effect<HostMonitor>>;
@@ -49,12 +55,22 @@ impl HostMonitor {
     /// The monitor of compute host `me`, not started.
     pub fn new(cfg: Arc<OpenStackConfig>, me: NodeId) -> HostMonitor {
         HostMonitor {
-            cfg,
             me,
             booted: false,
             online: BTreeSet::new(),
             reported: BTreeSet::new(),
+            first_poll: cfg.timers.monitoring_interval,
+            cfg,
         }
+    }
+
+    /// The same monitor, polling first `phase` after boot (then every
+    /// `monitoring_interval`); a phase of zero is taken as the interval.
+    pub fn with_poll_phase(mut self, phase: Duration) -> HostMonitor {
+        if !phase.is_zero() {
+            self.first_poll = phase;
+        }
+        self
     }
 
     /// The other compute hosts in this host's ring membership.
@@ -103,7 +119,7 @@ impl HostMonitor {
         }
         out.push(Effect::SetTimer {
             id: MonitorTimer::Poll,
-            after: t.monitoring_interval,
+            after: self.first_poll,
         });
         self.ring_heartbeat(out);
     }
@@ -169,5 +185,52 @@ impl Machine for HostMonitor {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_poll(m: HostMonitor) -> Option<Duration> {
+        let mut m = m;
+        let mut out = Vec::new();
+        m.handle(Time::ZERO, Input::Command(ClusterCommand::Boot), &mut out);
+        out.iter().find_map(|e| match e {
+            Effect::SetTimer {
+                id: MonitorTimer::Poll,
+                after,
+            } => Some(*after),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_first_poll_comes_at_the_monitor_s_phase_then_every_interval() {
+        let cfg = Arc::new(OpenStackConfig::new(
+            [NodeId(0), NodeId(1)],
+            NodeId(10),
+            NodeId(11),
+        ));
+        let interval = cfg.timers.monitoring_interval;
+        let plain = HostMonitor::new(Arc::clone(&cfg), NodeId(0));
+        assert_eq!(first_poll(plain.clone()), Some(interval));
+        let phased = plain.clone().with_poll_phase(Duration::from_secs(17));
+        assert_eq!(first_poll(phased.clone()), Some(Duration::from_secs(17)));
+        assert_eq!(
+            first_poll(plain.with_poll_phase(Duration::ZERO)),
+            Some(interval),
+            "no phase: the interval"
+        );
+        // After the first poll, the interval.
+        let mut m = phased;
+        let mut out = Vec::new();
+        m.handle(Time::ZERO, Input::Command(ClusterCommand::Boot), &mut out);
+        out.clear();
+        m.handle(Time::ZERO, Input::Timer(MonitorTimer::Poll), &mut out);
+        assert!(out.contains(&Effect::SetTimer {
+            id: MonitorTimer::Poll,
+            after: interval
+        }));
     }
 }

@@ -32,6 +32,18 @@ impl ComputeHost {
             monitor: HostMonitor::new(Arc::clone(cfg), me),
         }
     }
+
+    /// As [`ComputeHost::new`], its host monitor polling first `phase` after boot (see
+    /// [`HostMonitor::with_poll_phase`]).
+    pub fn with_poll_phase(
+        cfg: &Arc<OpenStackConfig>,
+        me: NodeId,
+        phase: core::time::Duration,
+    ) -> ComputeHost {
+        let mut host = ComputeHost::new(cfg, me);
+        host.monitor = host.monitor.with_poll_phase(phase);
+        host
+    }
 }
 
 /// A compute host, the Nova controller or the Masakari engine.
