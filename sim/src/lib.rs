@@ -25,6 +25,7 @@ pub mod dist;
 pub mod limits;
 pub mod node;
 pub mod oracle;
+mod phases;
 pub mod profile;
 pub mod rng;
 pub mod scenario;
