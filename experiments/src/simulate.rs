@@ -119,7 +119,7 @@ fn cell_for(args: &SimulateArgs, schedule: Option<&Schedule>) -> Cell {
     };
     let platform = match args.platform {
         Some(PlatformArg::Vmware) => Platform::Vmware,
-        Some(PlatformArg::Openstack) => Platform::Openstack,
+        Some(PlatformArg::Openstack) => Platform::OpenStack,
         None => needed.and_then(|(_, p)| p).unwrap_or(Platform::Vmware),
     };
     Cell {

@@ -191,13 +191,13 @@ mod tests {
             Cell {
                 failure: FailureKind::Hardware,
                 architecture: Architecture::DrbdHeartbeat,
-                platform: Platform::Openstack,
+                platform: Platform::OpenStack,
                 service: Service::Apache,
             },
             Cell {
                 failure: FailureKind::Software,
                 architecture: Architecture::Combined,
-                platform: Platform::Openstack,
+                platform: Platform::OpenStack,
                 service: Service::Apache,
             },
         ];

@@ -390,7 +390,7 @@ impl Profile {
                 p.monitor_interval,
             )?;
         }
-        for p in [Platform::Vmware, Platform::Openstack] {
+        for p in [Platform::Vmware, Platform::OpenStack] {
             if !self.platforms.contains_key(&p) {
                 return bad(
                     "platforms",

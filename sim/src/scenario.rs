@@ -17,15 +17,8 @@ pub enum Architecture {
     Combined,
 }
 
-/// The two virtualization platforms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Platform {
-    /// vSphere + vCenter HA.
-    Vmware,
-    /// OpenStack (Nova + Masakari-style host recovery).
-    Openstack,
-}
+/// The two virtualization platforms: the model's, one name for the concept everywhere.
+pub use model::topology::Platform;
 
 /// The services under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -70,25 +63,6 @@ impl Architecture {
             Architecture::SingleNode => "single node",
             Architecture::DrbdHeartbeat => "DRBD + Heartbeat",
             Architecture::Combined => "combined",
-        }
-    }
-}
-
-impl Platform {
-    /// All.
-    pub const ALL: [Platform; 2] = [Platform::Vmware, Platform::Openstack];
-    /// The key used in files.
-    pub fn key(self) -> &'static str {
-        match self {
-            Platform::Vmware => "vmware",
-            Platform::Openstack => "openstack",
-        }
-    }
-    /// The name people read.
-    pub fn label(self) -> &'static str {
-        match self {
-            Platform::Vmware => "VMware",
-            Platform::Openstack => "OpenStack",
         }
     }
 }

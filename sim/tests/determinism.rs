@@ -44,12 +44,12 @@ fn the_thread_count_does_not_change_any_result() {
         cell(
             FailureKind::Software,
             Architecture::DrbdHeartbeat,
-            Platform::Openstack,
+            Platform::OpenStack,
         ),
         cell(
             FailureKind::Cluster,
             Architecture::Combined,
-            Platform::Openstack,
+            Platform::OpenStack,
         ),
     ];
     let one = run_study(&p, &cells, 3, 7, 1, MAX_EVENTS_PER_TRIAL, &|_| {}).expect("runs");

@@ -11,13 +11,13 @@ use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service};
 #[test]
 fn detection_by_the_hostmonitors_is_spread_over_their_polling_interval() {
     let mut p = Profile::thesis();
-    if let Some(os) = p.platforms.get_mut(&Platform::Openstack) {
+    if let Some(os) = p.platforms.get_mut(&Platform::OpenStack) {
         os.host_ha = HostHa::Masakari;
     }
     let cell = Cell {
         failure: FailureKind::Hardware,
         architecture: Architecture::SingleNode,
-        platform: Platform::Openstack,
+        platform: Platform::OpenStack,
         service: Service::Apache,
     };
     let s = Schedule::parse("[[event]]\nat = 1.0\nkind = \"power-off\"\nnode = \"h10\"\n")

@@ -119,7 +119,7 @@ fn the_checkers_schedule_format_replays() {
     let s = Schedule::parse(json).expect("valid schedule");
     let run = run_schedule(
         &what_if(),
-        pair(Platform::Openstack),
+        pair(Platform::OpenStack),
         &s,
         3,
         MAX_EVENTS_PER_TRIAL,

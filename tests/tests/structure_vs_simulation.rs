@@ -13,13 +13,6 @@ fn topo_arch(a: Architecture) -> topology::Architecture {
     }
 }
 
-fn topo_platform(p: Platform) -> topology::Platform {
-    match p {
-        Platform::Vmware => topology::Platform::Vmware,
-        Platform::Openstack => topology::Platform::OpenStack,
-    }
-}
-
 fn class(f: FailureKind) -> FailureClass {
     match f {
         FailureKind::Software => FailureClass::Software,
@@ -34,11 +27,7 @@ fn the_topology_and_the_simulator_agree_on_what_survives() {
     for failure in FailureKind::ALL {
         for architecture in Architecture::ALL {
             for platform in Platform::ALL {
-                let t = Topology::build(
-                    topo_arch(architecture),
-                    topo_platform(platform),
-                    ServiceKind::Apache,
-                );
+                let t = Topology::build(topo_arch(architecture), platform, ServiceKind::Apache);
                 let service = t.services()[0];
                 let f = t
                     .study_failure(service, class(failure))

@@ -299,7 +299,7 @@ pub fn facts(results: &[TrialResult], seed: u64) -> Vec<Fact> {
                     service.label()
                 ),
                 cell(FailureKind::Hardware, arch, Platform::Vmware, service),
-                cell(FailureKind::Hardware, arch, Platform::Openstack, service),
+                cell(FailureKind::Hardware, arch, Platform::OpenStack, service),
             ));
         }
     }
@@ -314,7 +314,7 @@ pub fn facts(results: &[TrialResult], seed: u64) -> Vec<Fact> {
         let os_cell = cell(
             FailureKind::Cluster,
             Architecture::Combined,
-            Platform::Openstack,
+            Platform::OpenStack,
             service,
         );
         let a = recovery_times(results, vm_cell);

@@ -129,11 +129,11 @@ fn capitalised(s: &str) -> String {
 fn env_colour(a: Architecture, p: Platform) -> RGBColor {
     match (a, p) {
         (Architecture::SingleNode, Platform::Vmware) => RGBColor(127, 127, 127),
-        (Architecture::SingleNode, Platform::Openstack) => RGBColor(140, 86, 75),
+        (Architecture::SingleNode, Platform::OpenStack) => RGBColor(140, 86, 75),
         (Architecture::DrbdHeartbeat, Platform::Vmware) => RGBColor(31, 119, 180),
-        (Architecture::DrbdHeartbeat, Platform::Openstack) => RGBColor(255, 127, 14),
+        (Architecture::DrbdHeartbeat, Platform::OpenStack) => RGBColor(255, 127, 14),
         (Architecture::Combined, Platform::Vmware) => RGBColor(44, 160, 44),
-        (Architecture::Combined, Platform::Openstack) => RGBColor(214, 39, 40),
+        (Architecture::Combined, Platform::OpenStack) => RGBColor(214, 39, 40),
     }
 }
 
@@ -519,7 +519,7 @@ impl Figure for RecoveryFigure {
                     Platform::Vmware => {
                         chart.draw_series(LineSeries::new(run.iter().copied(), stroke))?;
                     }
-                    Platform::Openstack => {
+                    Platform::OpenStack => {
                         chart.draw_series(DashedLineSeries::new(
                             run.iter().copied(),
                             8,
@@ -558,7 +558,7 @@ impl Figure for RecoveryFigure {
                         .label(label)
                         .legend(move |(x, y)| legend_line((x, y)) + Circle::new((12, 0), 4, fill));
                 }
-                Platform::Openstack => {
+                Platform::OpenStack => {
                     chart
                         .draw_series(points.map(|p| TriangleMarker::new(p, 6, fill)))?
                         .label(label)
@@ -850,7 +850,7 @@ mod tests {
                         platform,
                         service: Service::Mysql,
                     };
-                    let slow = if platform == Platform::Openstack {
+                    let slow = if platform == Platform::OpenStack {
                         1.6
                     } else {
                         1.0
@@ -858,7 +858,7 @@ mod tests {
                     for t in 0..30 {
                         let phases = match architecture {
                             Architecture::SingleNode => None,
-                            _ if platform == Platform::Openstack && (t == 11 || t == 12) => None,
+                            _ if platform == Platform::OpenStack && (t == 11 || t == 12) => None,
                             Architecture::DrbdHeartbeat => Some(vec![
                                 ("detection", 10.0 + 5.0 * jitter(&mut rng)),
                                 ("takeover", 3.0 + jitter(&mut rng)),
@@ -977,7 +977,7 @@ mod tests {
     fn unrecovered_trials_leave_gaps() {
         let line = EnvLine {
             architecture: Architecture::Combined,
-            platform: Platform::Openstack,
+            platform: Platform::OpenStack,
             trials: [
                 (1, Some(1.0)),
                 (2, Some(2.0)),

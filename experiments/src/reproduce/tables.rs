@@ -18,7 +18,7 @@ pub fn yn_markdown(results: &[TrialResult]) -> String {
     for (failure, arch, expect) in STUDY_TABLE {
         let study = if expect { "Y" } else { "N" };
         let vm = verdict(results, failure, arch, Platform::Vmware, &Service::ALL);
-        let os = verdict(results, failure, arch, Platform::Openstack, &Service::ALL);
+        let os = verdict(results, failure, arch, Platform::OpenStack, &Service::ALL);
         let _ = writeln!(
             s,
             "| {} (Apache, MySQL) | {} | {study} | {vm} | {study} | {os} |",

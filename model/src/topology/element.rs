@@ -12,6 +12,7 @@ use crate::Net;
 /// architectures compared); the platform decides which cluster-HA flavour
 /// (`model::cluster`) drives a cluster's VM restarts, not the shape of the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Platform {
     /// vSphere 6.0 ESXi hosts with vCenter HA (FDM agents on the hosts).
     Vmware,
@@ -23,14 +24,27 @@ pub enum Platform {
 impl Platform {
     /// Both platforms, in the order the study's tables list them.
     pub const ALL: [Platform; 2] = [Platform::Vmware, Platform::OpenStack];
+
+    /// The key used in files (profiles, results, schedules): `vmware`, `openstack`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Platform::Vmware => "vmware",
+            Platform::OpenStack => "openstack",
+        }
+    }
+
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Vmware => "VMware",
+            Platform::OpenStack => "OpenStack",
+        }
+    }
 }
 
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Platform::Vmware => f.write_str("vmware"),
-            Platform::OpenStack => f.write_str("openstack"),
-        }
+        f.write_str(self.key())
     }
 }
 

@@ -162,7 +162,7 @@ pub fn lab_of(layer: ClusterLayer) -> (Architecture, Option<Platform>) {
     match layer {
         ClusterLayer::Off => (Architecture::DrbdHeartbeat, None),
         ClusterLayer::Vmware => (Architecture::Combined, Some(Platform::Vmware)),
-        ClusterLayer::Openstack => (Architecture::Combined, Some(Platform::Openstack)),
+        ClusterLayer::Openstack => (Architecture::Combined, Some(Platform::OpenStack)),
     }
 }
 

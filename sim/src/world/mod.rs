@@ -360,7 +360,7 @@ impl World {
         // Nova + Masakari on OpenStack, no watchdog.
         let mut what_if = profile.clone();
         what_if.setup.failover = Failover::Pacemaker;
-        if let Some(p) = what_if.platforms.get_mut(&Platform::Openstack) {
+        if let Some(p) = what_if.platforms.get_mut(&Platform::OpenStack) {
             p.host_ha = HostHa::Masakari;
         }
         World::build(
