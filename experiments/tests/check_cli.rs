@@ -54,3 +54,16 @@ fn a_bounded_verdict_says_up_to_how_many_steps_it_holds() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("violated (6 steps)"), "{text}");
 }
+
+#[test]
+fn a_guest_configuration_error_is_said_once_with_its_path() {
+    let dir = std::env::temp_dir().join(format!("dualha-check-rings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("rings.toml");
+    std::fs::write(&file, "name = \"x\"\nrings = 3\n").expect("write");
+    let out = dualha(&["check", "--config", file.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("membership.rings: 3 rings"), "{err}");
+    assert_eq!(err.matches("3 rings").count(), 1, "said once: {err}");
+}

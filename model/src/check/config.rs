@@ -245,7 +245,7 @@ impl Default for CheckConfig {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CheckConfigError {
     /// A guest part refuses it.
-    #[error("{0}")]
+    #[error(transparent)]
     Guest(#[from] GuestConfigError),
     /// Too many writes for the abstract disk.
     #[error("budget.writes: {0} writes; at most {MAX_WRITES} are supported")]

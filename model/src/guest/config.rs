@@ -21,15 +21,17 @@ pub struct GuestConfig {
 /// A guest configuration that cannot work.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GuestConfigError {
+    // The parts' errors are shown with their path prefix and not chained as sources:
+    // a chain would print the same message twice (`membership.rings: …: rings: …`).
     /// The replica's configuration is invalid.
     #[error("replica.{0}")]
-    Replica(#[from] ConfigError),
+    Replica(ConfigError),
     /// The membership configuration is invalid.
     #[error("membership.{0}")]
-    Membership(#[from] MembershipConfigError),
+    Membership(MembershipConfigError),
     /// The group configuration is invalid.
     #[error("group.{0}")]
-    Group(#[from] GroupConfigError),
+    Group(GroupConfigError),
     /// The parts disagree about this node or its peer.
     #[error(
         "{part}: names node {found} where the replica has {expected} (me/peer must agree across replica, membership and group)"
@@ -48,6 +50,24 @@ pub enum GuestConfigError {
     /// The group has more than one replica resource; a guest holds one replica.
     #[error("group.resources: {0} resources of kind Replica, a guest holds exactly one")]
     SeveralReplicaResources(usize),
+}
+
+impl From<ConfigError> for GuestConfigError {
+    fn from(e: ConfigError) -> Self {
+        GuestConfigError::Replica(e)
+    }
+}
+
+impl From<MembershipConfigError> for GuestConfigError {
+    fn from(e: MembershipConfigError) -> Self {
+        GuestConfigError::Membership(e)
+    }
+}
+
+impl From<GroupConfigError> for GuestConfigError {
+    fn from(e: GroupConfigError) -> Self {
+        GuestConfigError::Group(e)
+    }
 }
 
 impl GuestConfig {
