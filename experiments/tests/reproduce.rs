@@ -176,12 +176,12 @@ fn two_runs_with_one_seed_write_byte_identical_reports() {
     let _ = std::fs::remove_dir_all(&b);
 }
 
-#[test]
-fn a_bad_profile_is_refused_with_exit_2_naming_the_key() {
-    let dir = temp_dir("profile");
+/// Runs `dualha reproduce --trials 1` on a profile with `text`; its standard error,
+/// after checking it exits 2 (a profile error).
+fn refused_profile(name: &str, text: &str) -> String {
+    let dir = temp_dir(name);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("bad.toml");
-    let text = sim::profile::THESIS_TOML.replace("rings = 1", "rings = 3");
     std::fs::write(&path, text).expect("write profile");
     let out = dualha()
         .args(["reproduce", "--trials", "1", "--profile"])
@@ -190,38 +190,31 @@ fn a_bad_profile_is_refused_with_exit_2_naming_the_key() {
         .arg(dir.join("out"))
         .output()
         .expect("dualha runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("heartbeat.rings"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_profile_is_refused_with_exit_2_naming_the_key() {
+    let text = sim::profile::THESIS_TOML.replace("rings = 1", "rings = 3");
+    let err = refused_profile("profile", &text);
+    assert!(err.contains("heartbeat.rings"), "{err}");
 }
 
 #[test]
 fn a_calibration_of_a_missing_key_is_refused_naming_it() {
-    let dir = temp_dir("calibration");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("bad.toml");
     let text = sim::profile::THESIS_TOML.replacen(
         "key = \"probe.interval\"",
         "key = \"probe.intervall\"",
         1,
     );
     assert_ne!(text, sim::profile::THESIS_TOML);
-    std::fs::write(&path, text).expect("write profile");
-    let out = dualha()
-        .args(["reproduce", "--trials", "1", "--profile"])
-        .arg(&path)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .expect("dualha runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_profile("calibration", &text);
     assert!(
         err.contains("calibration[")
             && err.contains("probe.intervall")
             && err.contains("no such key"),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

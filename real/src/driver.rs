@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use model::guest::{Guest, GuestCommand, GuestMsg, GuestNotice, GuestTimer, notice_text};
-use model::replication::{ConnState, DiskState, ReplicaCommand, ReplicaNotice, ReplicaTimer, Role};
+use model::replication::{ConnState, ReplicaCommand, ReplicaNotice, ReplicaTimer, Role};
 use model::resources::{GroupPhase, ResourceCommand};
 use model::{DiskRequest, Effect, Input, Machine, Net, ProcessId, Time};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -290,8 +290,15 @@ impl Driver {
             ControlRequest::Cleanup => None,
         };
         self.recent.clear();
-        let r = self.guest.replica();
-        let invalidate_refusal = r.invalidate_refusal().map(|why| {
+        // The machine ignores an `outdate` or `invalidate` it cannot carry out; its own
+        // rule, asked before the command, says why.
+        let rule = match req {
+            ControlRequest::Outdate => self.guest.replica().outdate_refusal(),
+            ControlRequest::Invalidate => self.guest.replica().invalidate_refusal(),
+            _ => None,
+        };
+        let mut refused = rule.map(|why| {
+            let r = self.guest.replica();
             format!(
                 "{why} (this node is {}, {}, disk {}, peer disk {})",
                 r.role(),
@@ -308,22 +315,11 @@ impl Driver {
                 ResourceCommand::Cleanup,
             )))?;
         }
-        let mut refused = self.recent.iter().find_map(|n| match n {
+        if let Some(why) = self.recent.iter().find_map(|n| match n {
             GuestNotice::Replica(ReplicaNotice::PromoteRefused(why)) => Some(why.to_string()),
             _ => None,
-        });
-        if req == ControlRequest::Invalidate && invalidate_refusal.is_some() {
-            refused = invalidate_refusal;
-        }
-        let r = self.guest.replica();
-        if req == ControlRequest::Outdate && r.disk() > DiskState::Outdated {
-            // `drbdadm outdate` changes nothing on a Primary or a connected node.
-            refused = Some(format!(
-                "only a disconnected Secondary can be outdated (this node is {}, {}, disk {})",
-                r.role(),
-                r.conn(),
-                r.disk()
-            ));
+        }) {
+            refused = Some(why);
         }
         let lines: Vec<String> = self.recent.iter().filter_map(|n| self.text(n)).collect();
         self.publish_now();

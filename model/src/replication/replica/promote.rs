@@ -189,12 +189,23 @@ impl Replica {
     }
 
     pub(super) fn outdate(&mut self, out: &mut Out) {
+        if self.outdate_refusal().is_none() {
+            self.set_disk(DiskState::Outdated, out);
+            self.persist(out);
+        }
+    }
+
+    /// Why `drbdadm outdate` would change nothing now, or `None` if it applies: only a
+    /// disconnected Secondary with a disk at least Outdated can be outdated (an already
+    /// Outdated one stays so).
+    pub fn outdate_refusal(&self) -> Option<&'static str> {
         if self.role == Role::Secondary
             && !self.conn.is_connected()
             && self.disk >= DiskState::Outdated
         {
-            self.set_disk(DiskState::Outdated, out);
-            self.persist(out);
+            None
+        } else {
+            Some("only a disconnected Secondary can be outdated")
         }
     }
 
