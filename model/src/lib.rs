@@ -12,7 +12,8 @@
 //! * [`replication`]: a DRBD-like replica of one resource;
 //! * [`membership`], [`resources`], [`guest`]: Heartbeat/Pacemaker-like failure
 //!   detection and resource management, and the guest that composes them with a replica;
-//! * [`cluster`], [`topology`]: the virtualization cluster's VM-restart layer and the lab;
+//! * [`cluster`], [`topology`], [`world`]: the virtualization cluster's VM-restart layer,
+//!   the lab, and the coupling of the two layers with the lab's named identifiers;
 //! * [`properties`], [`schedule`]: what every driver checks (split brain, lost and
 //!   missing acknowledged writes, stale primaries) and the fault schedules they share;
 //! * `testing` (feature `testing`): an in-memory harness that drives several machines
@@ -40,6 +41,7 @@ pub mod schedule;
 pub mod testing;
 pub mod time;
 pub mod topology;
+pub mod world;
 
 pub use disk::{BlockNo, DiskCompletion, DiskError, DiskOp, DiskRequest, DiskToken, Payload};
 pub use handler::{HandlerReply, HandlerRequest};

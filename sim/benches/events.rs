@@ -19,10 +19,7 @@ fn main() {
     };
     let mut w = World::new(&profile, cell, 1);
     // Boot and settle, connecting the layers as a trial does.
-    for _ in 0..3000 {
-        w.lab.run_for(Duration::from_millis(100));
-        w.sync_layers();
-    }
+    w.run_until(model::Time::ZERO + Duration::from_secs(300), |_, _| false);
     assert_eq!(w.serving().len(), 1, "the group runs");
     w.lab.set_recording(false);
     println!("sim/DRBD + Heartbeat pair, 1 s heartbeats, VMware layer, steady state, one core");

@@ -170,10 +170,10 @@ impl Oracle {
         Oracle::default()
     }
 
-    /// After one harness event: asks the properties if the event recorded something or
+    /// After one harness event, whose records the world has taken in (`recorded`: they
+    /// changed what the properties read): asks the properties if so or if the event
     /// completed a disk write. Returns whether a property is violated.
-    pub fn after_event(&mut self, w: &mut World) -> bool {
-        let recorded = w.observe();
+    pub fn after_event(&mut self, w: &World, recorded: bool) -> bool {
         let writes = w.guest_disk_writes();
         if recorded || writes != self.disk_writes {
             self.disk_writes = writes;

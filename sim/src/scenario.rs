@@ -4,18 +4,8 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The study's three architectures (STUDY (the three architectures compared)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Architecture {
-    /// One VM, local storage, no HA software.
-    SingleNode,
-    /// Two VMs on different hosts of one cluster, DRBD + Heartbeat.
-    DrbdHeartbeat,
-    /// The DRBD + Heartbeat pair spanning two clusters, each VM also protected by its
-    /// cluster's VM restart.
-    Combined,
-}
+/// The study's three architectures: the model's, one name for the concept everywhere.
+pub use model::topology::Architecture;
 
 /// The two virtualization platforms: the model's, one name for the concept everywhere.
 pub use model::topology::Platform;
@@ -40,31 +30,6 @@ pub enum FailureKind {
     Hardware,
     /// Every host of the active VM's cluster is lost.
     Cluster,
-}
-
-impl Architecture {
-    /// All, in the study's order.
-    pub const ALL: [Architecture; 3] = [
-        Architecture::SingleNode,
-        Architecture::DrbdHeartbeat,
-        Architecture::Combined,
-    ];
-    /// The key used in files.
-    pub fn key(self) -> &'static str {
-        match self {
-            Architecture::SingleNode => "single_node",
-            Architecture::DrbdHeartbeat => "drbd_heartbeat",
-            Architecture::Combined => "combined",
-        }
-    }
-    /// The name people read.
-    pub fn label(self) -> &'static str {
-        match self {
-            Architecture::SingleNode => "single node",
-            Architecture::DrbdHeartbeat => "DRBD + Heartbeat",
-            Architecture::Combined => "combined",
-        }
-    }
 }
 
 impl Service {

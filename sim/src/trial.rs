@@ -24,14 +24,10 @@ use crate::schedule::{LabSchedule, Schedule, ScheduleError};
 use crate::trace::TraceHash;
 use crate::world::{FS, GUEST_A, IP, SERVICE, World, node_name, secs};
 
-/// How often the world connects the layers and checks its oracles.
-const TICK: Duration = Duration::from_millis(100);
-/// The same during a study trial's warm-up, where nothing is measured: the layers are
-/// connected (a booted VM brings its guest up) within a second instead of 100 ms, which
-/// only moves the start-up a little and saves most of the warm-up's work. The
-/// properties are still asked after every event, and scripted runs use [`TICK`]
-/// throughout, since their faults may fall into what is the warm-up here.
-const WARMUP_TICK: Duration = Duration::from_secs(1);
+/// The longest stretch a trial runs between two looks at its event counter (the cap on
+/// events). Nothing else happens at these instants: the layers are coupled after every
+/// event, faults, probes and the world's own actions happen at their own times.
+const CAP_STEP: Duration = Duration::from_secs(1);
 /// How long a trial keeps running after the service is back, to see it stay up.
 const SETTLE: Duration = Duration::from_secs(10);
 
@@ -259,16 +255,10 @@ struct Observed {
     outage: Option<Outage>,
 }
 
-/// Runs the lab for `d`, asking the properties after every event; stops at the event
+/// Runs the lab to `until`, asking the properties after every event; stops at the event
 /// that violates one.
-fn run_checked(w: &mut World, oracle: &mut Oracle, d: Duration) {
-    let until = w.lab.now() + d;
-    while w.lab.step_until(until) {
-        if oracle.after_event(w) {
-            return;
-        }
-    }
-    w.lab.run_until(until);
+fn run_checked(w: &mut World, oracle: &mut Oracle, until: Time) {
+    w.run_until(until, |w, recorded| oracle.after_event(w, recorded));
 }
 
 fn run(
@@ -279,8 +269,8 @@ fn run(
     injection: Injection<'_>,
     max_events: u64,
 ) -> Result<(TrialResult, Vec<String>, Observed), TrialError> {
-    // The cap is checked between ticks: a validated profile keeps one tick's events
-    // few, and reading the counter changes nothing in the run.
+    // The cap is checked between steps of at most `CAP_STEP`: a validated profile keeps
+    // one step's events few, and reading the counter changes nothing in the run.
     let over = |w: &World| {
         (w.lab.events() > max_events).then(|| TrialError::EventLimit {
             cell,
@@ -328,17 +318,11 @@ fn run(
     // Warm-up. The properties hold from the start (a partitioned start may break one
     // before the first scripted event).
     while w.lab.now() < fault_at && !oracle.violated() {
-        let tick = match &injection {
-            Injection::Study(_) => WARMUP_TICK,
-            Injection::Script(_) => TICK,
-        };
-        let step = (fault_at - w.lab.now()).min(tick);
-        run_checked(&mut w, &mut oracle, step);
+        let until = (w.lab.now() + CAP_STEP).min(fault_at).min(next_probe);
+        run_checked(&mut w, &mut oracle, until);
         if let Some(e) = over(&w) {
             return Err(e);
         }
-        w.sync_layers();
-        oracle.after_world(&mut w);
         while next_probe <= w.lab.now() {
             probe.probe(&mut w, next_probe, false);
             next_probe = next_probe + probe_every;
@@ -363,9 +347,9 @@ fn run(
     let horizon = last_fault + secs(profile.trial.horizon);
     let scripted = matches!(injection_kind, InjectionKind::Script);
     let mut recovered_at: Option<Time> = None;
-    // When the service answered again, to the tick, before a probe saw it: the rest of
-    // the recovery is the wait for the probe.
-    let mut serving_down = false;
+    // When the service answered again (at the event that brought it back), before a
+    // probe saw it: the rest of the recovery is the wait for the probe.
+    let mut serving_down = !w.guests.keys().any(|&g| w.serves(g));
     let mut serving_again: Option<Time> = None;
     let mut went_down = false;
     while w.lab.now() < horizon && !oracle.violated() {
@@ -387,18 +371,23 @@ fn run(
         if applied && oracle.after_world(&mut w) {
             break;
         }
-        run_checked(&mut w, &mut oracle, TICK);
+        let mut until = (w.lab.now() + CAP_STEP).min(next_probe).min(horizon);
+        if let Some((t, _)) = script.last() {
+            until = until.min(*t);
+        }
+        w.run_until(until, |w, recorded| {
+            let violated = oracle.after_event(w, recorded);
+            if recorded && serving_again.is_none() {
+                let serving = w.guests.keys().any(|&g| w.serves(g));
+                serving_down |= !serving;
+                if serving_down && serving {
+                    serving_again = Some(w.lab.now());
+                }
+            }
+            violated
+        });
         if let Some(e) = over(&w) {
             return Err(e);
-        }
-        w.sync_layers();
-        oracle.after_world(&mut w);
-        if serving_again.is_none() {
-            let serving = w.guests.keys().any(|&g| w.serves(g));
-            serving_down |= !serving;
-            if serving_down && serving {
-                serving_again = Some(w.lab.now());
-            }
         }
         while next_probe <= w.lab.now() {
             let ok = probe.probe(&mut w, next_probe, true);
@@ -572,17 +561,15 @@ fn inject(w: &mut World, failure: FailureKind, control_plane: Duration) {
     match failure {
         // "Stop the running service by hand": a clean stop, behind the cluster's back.
         FailureKind::Software => {
-            if let Some(p) = w.lab.processes_mut(GUEST_A).get_mut(SERVICE) {
-                p.running = false;
-            }
+            w.lab.set_running(GUEST_A, SERVICE, false);
         }
         FailureKind::Hardware => {
-            if let Some(&host) = w.placement.get(&GUEST_A) {
+            if let Some(host) = w.coupling.host_of(GUEST_A) {
                 w.power_off_host(host);
             }
         }
         FailureKind::Cluster => {
-            let Some(&host) = w.placement.get(&GUEST_A) else {
+            let Some(host) = w.coupling.host_of(GUEST_A) else {
                 return;
             };
             let Some(cluster) = w.layout.cluster_of(host).cloned() else {

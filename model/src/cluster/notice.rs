@@ -133,6 +133,14 @@ pub enum ClusterNotice {
         /// Why.
         reason: NotRestartable,
     },
+    /// VMware: another host took this VM's disk lock while this host's lease had
+    /// lapsed; the instance here powers off.
+    LockLost {
+        /// The VM.
+        vm: ProcessId,
+        /// The host that lost the lock (the emitter).
+        host: NodeId,
+    },
     /// An isolated host applied its isolation response.
     IsolationResponse {
         /// The isolated host (the emitter).
@@ -192,6 +200,11 @@ pub fn cluster_notice_text(
         C::VmStarting { .. } | C::VmStopping { .. } => return None,
         C::VmPoweredOn { vm: v, host } => format!("VM {} powered on on {}", vm(*v), node(*host)),
         C::VmPoweredOff { vm: v, host } => format!("VM {} powered off on {}", vm(*v), node(*host)),
+        C::LockLost { vm: v, host } => format!(
+            "VM {} lost its disk lock on {}: powering it off",
+            vm(*v),
+            node(*host)
+        ),
         C::VmRestartStarted { vm: v, host } => {
             format!("restarting VM {} on {}", vm(*v), node(*host))
         }

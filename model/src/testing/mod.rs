@@ -15,7 +15,7 @@ mod process;
 mod timing;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use core::time::Duration;
 
@@ -25,7 +25,7 @@ pub use process::{VirtualProcess, VirtualProcesses};
 pub use timing::{FixedTiming, Timing};
 
 use crate::{
-    DiskCompletion, DiskOp, Effect, HandlerReply, Input, Machine, NodeId, ProcessEvent,
+    DiskCompletion, DiskOp, Effect, HandlerReply, Input, Machine, NodeId, ProcessEvent, ProcessId,
     ProcessRequest, Time,
 };
 
@@ -125,10 +125,32 @@ pub struct Cluster<M: Machine> {
     recording: bool,
     /// What STONITH does (default: works after 1 s).
     pub fencing: FenceBehaviour,
+    /// Targets the fence device cannot reach now: their STONITH fails when it would
+    /// take effect (a VM whose hypervisor hangs: the power-off through the hypervisor's
+    /// API cannot be carried out).
+    pub fence_unreachable: BTreeSet<NodeId>,
     /// How long things take (default: exactly as configured).
     timing: Box<dyn Timing>,
     scratch: Vec<Effect<M>>,
     events: u64,
+    /// Processes that started or stopped running since the driver last asked, if the
+    /// driver asked to be told ([`Cluster::watch_processes`]).
+    process_changes: Option<Vec<ProcessChange>>,
+    /// Nodes STONITH powered off since the driver last asked (kept with the process
+    /// changes).
+    fenced: Option<Vec<NodeId>>,
+}
+
+/// A managed process started or stopped running: an OCF start or stop finished, the
+/// driver set it, or its node lost power.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessChange {
+    /// Whose process.
+    pub node: NodeId,
+    /// Which.
+    pub process: ProcessId,
+    /// Whether it runs now.
+    pub running: bool,
 }
 
 impl<M: Machine> Default for Cluster<M> {
@@ -152,9 +174,12 @@ impl<M: Machine> Cluster<M> {
             records: Vec::new(),
             recording: true,
             fencing: FenceBehaviour::Works(Duration::from_secs(1)),
+            fence_unreachable: BTreeSet::new(),
             timing: Box::new(FixedTiming),
             scratch: Vec::new(),
             events: 0,
+            process_changes: None,
+            fenced: None,
         }
     }
 
@@ -188,6 +213,58 @@ impl<M: Machine> Cluster<M> {
     /// Events processed so far (message deliveries, timer firings, disk completions).
     pub fn events(&self) -> u64 {
         self.events
+    }
+
+    /// From now on, keeps every change of a managed process' running state for
+    /// [`Cluster::take_process_changes`] (a driver that couples layers on them: a VM
+    /// process that stops takes its guest with it).
+    /// The same for nodes STONITH powers off ([`Cluster::take_fenced`]): a driver whose
+    /// nodes are VMs tells the hypervisor (the fence agent powers the VM off through
+    /// it, so the cluster layer does not restart it).
+    pub fn watch_processes(&mut self) {
+        self.process_changes.get_or_insert_with(Vec::new);
+        self.fenced.get_or_insert_with(Vec::new);
+    }
+
+    /// The nodes STONITH powered off since the last call, in order (empty unless
+    /// [`Cluster::watch_processes`] was called).
+    pub fn take_fenced(&mut self) -> Vec<NodeId> {
+        self.fenced.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The process changes since the last call, in the order they happened (empty
+    /// unless [`Cluster::watch_processes`] was called).
+    pub fn take_process_changes(&mut self) -> Vec<ProcessChange> {
+        self.process_changes
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Starts or stops process `process` of `node` by the driver's hand (a VM the
+    /// hypervisor powers on or off, a service killed): no OCF action, no completion.
+    pub fn set_running(&mut self, node: NodeId, process: ProcessId, running: bool) {
+        let Some(p) = self.slot_mut(node).processes.get_mut(process) else {
+            return;
+        };
+        let was = p.running;
+        p.running = running;
+        if !running {
+            p.promoted = false;
+        }
+        self.note_change(node, process, was, running);
+    }
+
+    fn note_change(&mut self, node: NodeId, process: ProcessId, was: bool, running: bool) {
+        if was != running
+            && let Some(changes) = self.process_changes.as_mut()
+        {
+            changes.push(ProcessChange {
+                node,
+                process,
+                running,
+            });
+        }
     }
 
     /// Whether to keep [`Record`]s (on by default; benchmarks turn it off).
@@ -328,8 +405,11 @@ impl<M: Machine> Cluster<M> {
         let slot = self.slot_mut(id);
         slot.machine = None;
         slot.timers.clear();
-        slot.processes.power_off();
+        let stopped = slot.processes.power_off();
         slot.epoch += 1;
+        for process in stopped {
+            self.note_change(id, process, true, false);
+        }
     }
 
     /// Freezes `id` (a hung host, a `SIGSTOP`): nothing reaches it and it does nothing
@@ -618,10 +698,17 @@ impl<M: Machine> Cluster<M> {
             } => {
                 let slot = self.slot_mut(node);
                 if slot.epoch == epoch {
-                    let exit = match slot.processes.get_mut(request.process) {
-                        Some(p) => p.complete(request.action),
-                        None => crate::OcfExit::ErrInstalled,
+                    let (exit, change) = match slot.processes.get_mut(request.process) {
+                        Some(p) => {
+                            let was = p.running;
+                            let exit = p.complete(request.action);
+                            (exit, Some((was, p.running)))
+                        }
+                        None => (crate::OcfExit::ErrInstalled, None),
                     };
+                    if let Some((was, running)) = change {
+                        self.note_change(node, request.process, was, running);
+                    }
                     let event = ProcessEvent {
                         process: request.process,
                         action: request.action,
@@ -637,8 +724,12 @@ impl<M: Machine> Cluster<M> {
                 target,
                 success,
             } => {
+                let success = success && !self.fence_unreachable.contains(&target);
                 if success && self.is_up(target) {
                     self.crash(target);
+                    if let Some(fenced) = self.fenced.as_mut() {
+                        fenced.push(target);
+                    }
                 }
                 if self.try_slot(by).is_some_and(|s| s.epoch == by_epoch) {
                     self.input(

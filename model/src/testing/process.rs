@@ -143,11 +143,16 @@ impl VirtualProcesses {
         }
     }
 
-    /// Every process dies with its node.
-    pub(super) fn power_off(&mut self) {
-        for p in self.processes.values_mut() {
+    /// Every process dies with its node; returns those that were running.
+    pub(super) fn power_off(&mut self) -> Vec<ProcessId> {
+        let mut stopped = Vec::new();
+        for (&id, p) in &mut self.processes {
+            if p.running {
+                stopped.push(id);
+            }
             p.running = false;
             p.promoted = false;
         }
+        stopped
     }
 }

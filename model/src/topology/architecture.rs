@@ -19,15 +19,20 @@ use super::{
 };
 use crate::{Net, NodeId};
 
-/// The study's architectures (STUDY (the three architectures compared)).
+/// The study's architectures (STUDY (the three architectures compared)). Files spell
+/// them `single_node`, `drbd_heartbeat`, `combined`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Architecture {
     /// One VM on local storage, no HA.
+    #[serde(alias = "SingleNode")]
     SingleNode,
     /// Two VMs on different hosts of one cluster, DRBD + Heartbeat.
+    #[serde(alias = "DrbdHeartbeat")]
     DrbdHeartbeat,
     /// The DRBD + Heartbeat pair across two clusters, each VM also restarted by its
     /// cluster.
+    #[serde(alias = "Combined")]
     Combined,
 }
 
@@ -38,15 +43,29 @@ impl Architecture {
         Architecture::DrbdHeartbeat,
         Architecture::Combined,
     ];
+
+    /// The key used in files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Architecture::SingleNode => "single_node",
+            Architecture::DrbdHeartbeat => "drbd_heartbeat",
+            Architecture::Combined => "combined",
+        }
+    }
+
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Architecture::SingleNode => "single node",
+            Architecture::DrbdHeartbeat => "DRBD + Heartbeat",
+            Architecture::Combined => "combined",
+        }
+    }
 }
 
 impl fmt::Display for Architecture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Architecture::SingleNode => f.write_str("single node"),
-            Architecture::DrbdHeartbeat => f.write_str("DRBD + Heartbeat"),
-            Architecture::Combined => f.write_str("combined"),
-        }
+        f.write_str(self.label())
     }
 }
 

@@ -10,7 +10,6 @@ use crate::limits::{
 };
 use crate::profile::Profile;
 use crate::scenario::{Architecture, Cell, Platform};
-use crate::world::Layout;
 
 /// The shortest host hang, seconds.
 pub const MIN_HANG_SECS: f64 = 0.001;
@@ -109,21 +108,14 @@ pub(super) fn validate(s: &Schedule) -> Result<(), ScheduleError> {
 /// guest `b` in the single-node lab, hosts `h12` and `h13` only in the combined one).
 pub(super) fn validate_for(s: &Schedule, architecture: Architecture) -> Result<(), ScheduleError> {
     validate(s)?;
-    let layout = Layout::of(architecture);
-    let present = |n: NodeId| {
-        layout.home.contains_key(&n) || layout.clusters.iter().any(|c| c.hosts.contains(&n))
-    };
+    let layout = crate::world::layout_of(architecture);
+    let present = |n: NodeId| layout.home.contains_key(&n) || layout.hosts().any(|h| h == n);
     let mut names: Vec<String> = layout
         .home
         .keys()
         .map(|&g| crate::world::node_name(g))
         .collect();
-    names.extend(
-        layout
-            .clusters
-            .iter()
-            .flat_map(|c| c.hosts.iter().map(|&h| crate::world::node_name(h))),
-    );
+    names.extend(layout.hosts().map(crate::world::node_name));
     for (index, e) in s.events.iter().enumerate() {
         let named: Vec<(&str, &String)> = match &e.fault {
             ScheduledFault::Partition { a, b, .. }

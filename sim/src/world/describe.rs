@@ -22,7 +22,7 @@ impl World {
     }
 
     fn guest_state(&self, g: NodeId) -> String {
-        let host = self.placement.get(&g).copied();
+        let host = self.coupling.host_of(g);
         let host_name = |h: NodeId| node_name(h);
         let Some(machine) = self.lab.try_node(g) else {
             return match host {

@@ -53,6 +53,11 @@ impl World {
         });
     }
 
+    /// When the next helper returns.
+    pub(super) fn fence_peer_due(&self) -> Option<Time> {
+        self.fence_peers.iter().map(|f| f.due).min()
+    }
+
     /// Finishes the helpers that are due.
     pub(super) fn finish_fence_peers(&mut self) {
         let now = self.lab.now();
@@ -67,10 +72,16 @@ impl World {
                 .get(&f.caller)
                 .is_some_and(|c| c.replica.fencing == FencingPolicy::ResourceAndStonith);
             let exit_code = if stonith {
-                if self.lab.is_up(f.peer) {
-                    self.lab.crash(f.peer);
+                if self.lab.fence_unreachable.contains(&f.peer) {
+                    // The power-off could not be carried out: the helper fails.
+                    1
+                } else {
+                    if self.lab.is_up(f.peer) {
+                        self.lab.crash(f.peer);
+                        self.fenced(f.peer);
+                    }
+                    7
                 }
-                7
             } else {
                 self.dopd(f.caller, f.peer)
             };

@@ -1,13 +1,16 @@
 //! The simulated lab of one trial: guests on hosts, hosts in clusters, the cluster layer,
 //! and the glue between the layers.
 //!
-//! The layout follows the study (and `model::topology`'s builders): the single-node and
-//! DRBD + Heartbeat architectures use one cluster of two hosts; the combined architecture
-//! lays the pair across a primary and a backup cluster, each guest on shared storage of
-//! its cluster and protected by that cluster's VM restart. What the world adds to the
-//! machines is what no machine does: a host that dies takes its guests with it, and a
-//! guest VM that the cluster layer boots on some host brings the guest back there from its
-//! replica's metadata.
+//! The layout is built from `model::topology`'s description of each architecture
+//! (`model::world::LabLayout`): the single-node and DRBD + Heartbeat architectures use
+//! one cluster of two hosts; the combined architecture lays the pair across a primary
+//! and a backup cluster, each guest on shared storage of its cluster and protected by
+//! that cluster's VM restart. The two layers are joined by `model::world::LayerCoupling`,
+//! driven by the harness' process events: a host that dies takes its guests with it in
+//! the same event, and a guest VM that the cluster layer boots on some host brings the
+//! guest back there from its replica's metadata in the event its boot finishes. The
+//! world's own timed actions (scripted restarts, hangs that end, `fence-peer` helpers,
+//! the watchdog) happen exactly at their time ([`World::run_until`]); nothing is polled.
 //!
 //! A schedule made by the checker carries the pair's configuration
 //! (`model::schedule::PairConfig`): [`World::with_config`] sets the guests up with it
@@ -26,7 +29,7 @@ mod watchdog;
 pub use ledger::Ledger;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -34,7 +37,7 @@ use core::time::Duration;
 
 use model::cluster::openstack::{ComputeHost, MasakariEngine, NovaController, OpenStackConfig};
 use model::cluster::vmware::{Datastore, FdmAgent, IsolationAddress, VmwareConfig};
-use model::cluster::{ClusterCommand, VmSpec, VmStorage};
+use model::cluster::{ClusterCommand, ClusterNotice, VmSpec};
 use model::guest::GuestNotice;
 use model::guest::{Guest, GuestCommand, GuestConfig};
 use model::membership::MembershipConfig;
@@ -43,6 +46,7 @@ use model::replication::{DiskState, Protocol, ReplicaConfig, ReplicaMeta, Replic
 use model::resources::{GroupConfig, ResourceKind, ResourceSpec};
 use model::schedule::{PairConfig, Start};
 use model::testing::{Cluster, VirtualDisk, VirtualNetwork, VirtualProcess};
+use model::world::{GuestChange, LayerCoupling, VmEvent};
 use model::{Effect, HandlerRequest};
 use model::{Net, NodeId, ProcessId};
 use rand::Rng;
@@ -53,132 +57,58 @@ use crate::profile::{Failover, HostHa, Profile, WatchdogAction};
 use crate::scenario::{Architecture, Cell, Platform};
 use crate::timing::{SharedState, SimTiming};
 
-/// Guest A, the preferred node (the active VM at the start of every trial).
-pub const GUEST_A: NodeId = NodeId(0);
-/// Guest B, the standby.
-pub const GUEST_B: NodeId = NodeId(1);
+pub use model::world::ids::{GUEST_A, GUEST_B, node_name, vm_of};
+pub use model::world::{ClusterLayout, LabLayout as Layout};
+
 /// The group's replica resource.
-pub const DRBD: ProcessId = ProcessId(1);
+pub const DRBD: ProcessId = model::world::ids::group::REPLICA;
 /// The file system on the DRBD device.
-pub const FS: ProcessId = ProcessId(2);
+pub const FS: ProcessId = model::world::ids::group::FILESYSTEM;
 /// The service address.
-pub const IP: ProcessId = ProcessId(3);
+pub const IP: ProcessId = model::world::ids::group::ADDRESS;
 /// The service (Apache or MySQL).
-pub const SERVICE: ProcessId = ProcessId(4);
+pub const SERVICE: ProcessId = model::world::ids::group::SERVICE;
 /// The isolation address (vSphere HA's gateway).
-const GATEWAY: NodeId = NodeId(25);
+const GATEWAY: NodeId = model::world::ids::ISOLATION_ADDRESS;
 /// How long the lab's fence device takes to power a node off, for Heartbeat's STONITH
 /// and for DRBD's `stonith_admin-fence-peer` alike. calibrated: an IPMI or hypervisor
 /// power-off answers within seconds.
 pub const STONITH_TIME: Duration = Duration::from_secs(2);
 
-/// A node's name in timelines: the guests `a` and `b`, hosts `h10`..`h13`, datastores
-/// `ds20`/`ds21`, the isolation address `gw`, Nova controllers `nova30`/`nova31`,
-/// Masakari engines `masakari32`/`masakari33`.
-pub fn node_name(node: NodeId) -> String {
-    match node.0 {
-        0 => "a".into(),
-        1 => "b".into(),
-        10..=19 => format!("h{}", node.0),
-        20..=24 => format!("ds{}", node.0),
-        25 => "gw".into(),
-        30 | 31 => format!("nova{}", node.0),
-        32 | 33 => format!("masakari{}", node.0),
-        n => format!("n{n}"),
-    }
+/// The layout of `architecture`'s lab, from its topology (hosts and clusters are the
+/// same on both platforms).
+pub fn layout_of(architecture: Architecture) -> Layout {
+    let topology = model::topology::Topology::build(
+        architecture,
+        Platform::Vmware,
+        model::topology::ServiceKind::Apache,
+    );
+    Layout::from_topology(&topology)
+        .unwrap_or_else(|e| panic!("the built-in {architecture} topology has no layout: {e}"))
 }
 
-/// The VM of a guest, as the cluster layer knows it.
-pub fn vm_of(guest: NodeId) -> ProcessId {
-    ProcessId(100 + guest.0)
-}
-
-/// One cluster of the lab.
-#[derive(Clone, Debug)]
-pub struct ClusterLayout {
-    /// Its hosts.
-    pub hosts: Vec<NodeId>,
-    /// Its shared datastore (VMware) — unused on OpenStack.
-    pub datastore: NodeId,
-    /// Its Nova controller and Masakari engine (OpenStack) — unused on VMware.
-    pub controller: NodeId,
-    /// The Masakari engine.
-    pub engine: NodeId,
-}
-
-/// The placement of one trial's machines.
-#[derive(Clone, Debug)]
-pub struct Layout {
-    /// The clusters; the first holds guest A.
-    pub clusters: Vec<ClusterLayout>,
-    /// Guest -> the host it starts on.
-    pub home: BTreeMap<NodeId, NodeId>,
-    /// Guest VMs' storage.
-    pub storage: VmStorage,
-}
-
-impl Layout {
-    /// The layout of `architecture`.
-    pub fn of(architecture: Architecture) -> Layout {
-        let primary = ClusterLayout {
-            hosts: vec![NodeId(10), NodeId(11)],
-            datastore: NodeId(20),
-            controller: NodeId(30),
-            engine: NodeId(32),
-        };
-        let backup = ClusterLayout {
-            hosts: vec![NodeId(12), NodeId(13)],
-            datastore: NodeId(21),
-            controller: NodeId(31),
-            engine: NodeId(33),
-        };
-        match architecture {
-            Architecture::SingleNode => Layout {
-                clusters: vec![primary],
-                home: BTreeMap::from([(GUEST_A, NodeId(10))]),
-                storage: VmStorage::Local,
-            },
-            Architecture::DrbdHeartbeat => Layout {
-                clusters: vec![primary],
-                home: BTreeMap::from([(GUEST_A, NodeId(10)), (GUEST_B, NodeId(11))]),
-                storage: VmStorage::Local,
-            },
-            Architecture::Combined => Layout {
-                clusters: vec![primary, backup],
-                home: BTreeMap::from([(GUEST_A, NodeId(10)), (GUEST_B, NodeId(12))]),
-                storage: VmStorage::Shared,
-            },
+/// The study's lab (STUDY, the lab): three hosts, a vSphere HA cluster of two (10 and
+/// 11) and a third host (12) that holds the combined architecture's other guest, so
+/// the backup cluster has no second host to restart it on. Guest A starts on `a_home`
+/// (10 or 11): in a two-host cluster its host is sometimes the HA master, whose failure
+/// takes longer to detect (DD).
+pub fn study_layout(architecture: Architecture, a_home: NodeId) -> Layout {
+    let mut layout = layout_of(architecture);
+    let [first, second] = [NodeId(10), NodeId(11)];
+    let other = if a_home == first { second } else { first };
+    layout.home.insert(GUEST_A, a_home);
+    match architecture {
+        Architecture::SingleNode => {}
+        Architecture::DrbdHeartbeat => {
+            layout.home.insert(GUEST_B, other);
         }
-    }
-
-    /// The study's lab (STUDY, the lab): three hosts, a vSphere HA cluster of two (10
-    /// and 11) and a third host (12) that holds the combined architecture's other
-    /// guest. Guest A starts on `a_home` (10 or 11): in a two-host cluster its host is
-    /// sometimes the HA master, whose failure takes longer to detect (DD).
-    pub fn study(architecture: Architecture, a_home: NodeId) -> Layout {
-        let mut layout = Layout::of(architecture);
-        let other = if a_home == NodeId(10) {
-            NodeId(11)
-        } else {
-            NodeId(10)
-        };
-        layout.home.insert(GUEST_A, a_home);
-        match architecture {
-            Architecture::SingleNode => {}
-            Architecture::DrbdHeartbeat => {
-                layout.home.insert(GUEST_B, other);
-            }
-            Architecture::Combined => {
-                layout.clusters[1].hosts = vec![NodeId(12)];
+        Architecture::Combined => {
+            if let Some(backup) = layout.clusters.get_mut(1) {
+                backup.hosts.truncate(1);
             }
         }
-        layout
     }
-
-    /// The cluster `host` belongs to.
-    pub fn cluster_of(&self, host: NodeId) -> Option<&ClusterLayout> {
-        self.clusters.iter().find(|c| c.hosts.contains(&host))
-    }
+    layout
 }
 
 /// Seconds as a duration: negative and NaN are zero, too large saturates (a validated
@@ -296,8 +226,20 @@ pub struct World {
     pub layout: Layout,
     /// The guests, with their configuration.
     pub guests: BTreeMap<NodeId, GuestConfig>,
-    /// Guest -> the host it currently runs on (absent while its VM is down).
-    pub placement: BTreeMap<NodeId, NodeId>,
+    /// Which guest runs on which host: the coupling of the two layers.
+    pub coupling: LayerCoupling,
+    /// What the coupling did, when: guests that went down with their VM and booted (a
+    /// fenced guest's VM that a restart begun before the fence brings up is powered off
+    /// again at once, and its guest does not boot: not logged).
+    pub layer_log: Vec<(model::Time, GuestChange)>,
+    /// A guest's VM started on a host while its instance on another host still ran
+    /// (not frozen by a hang): when, which guest. The cluster layer's disk locks (or
+    /// Nova's evacuation rules) must keep this empty; the newer instance wins.
+    pub vm_split_brains: Vec<(model::Time, NodeId)>,
+    /// VM instances powering off because another host took their disk lock: (host, VM).
+    lock_lost: BTreeSet<(NodeId, ProcessId)>,
+    /// Guests STONITH powered off, when.
+    pub fenced_guests: Vec<(model::Time, NodeId)>,
     /// What the world shares with the timing model.
     pub shared: Rc<RefCell<SharedState>>,
     /// Guest (re)boots after the start, with their times.
@@ -368,7 +310,7 @@ impl World {
             cell,
             seed,
             pair,
-            Layout::of(cell.architecture),
+            layout_of(cell.architecture),
             false,
         )
     }
@@ -383,7 +325,7 @@ impl World {
         } else {
             NodeId(11)
         };
-        let layout = Layout::study(cell.architecture, a_home);
+        let layout = study_layout(cell.architecture, a_home);
         World::build(profile, cell, seed, None, layout, true)
     }
 
@@ -397,6 +339,7 @@ impl World {
     ) -> World {
         let shared = Rc::new(RefCell::new(SharedState::default()));
         let mut lab = Cluster::new();
+        lab.watch_processes();
         lab.net = VirtualNetwork::new(Duration::ZERO);
         lab.set_timing(Box::new(SimTiming::new(
             profile,
@@ -530,7 +473,7 @@ impl World {
         // A schedule's configuration starts as the checker's does: `partitioned`, every
         // network between the guests cut; `running`, the replicas connect before
         // Heartbeat starts the group (drbddisk's wait-for-connection), so a promotion
-        // never needs the fence-peer helper at boot. The rings come up in `sync_layers`.
+        // never needs the fence-peer helper at boot. The rings come up in `couple`.
         let hold_rings = match pair.map(|p| p.start) {
             Some(Start::Partitioned) => {
                 lab.net.set_up(GUEST_A, GUEST_B, false);
@@ -548,8 +491,12 @@ impl World {
             lab,
             cell,
             layout,
+            coupling: LayerCoupling::new(guests.keys().copied()),
+            layer_log: Vec::new(),
+            vm_split_brains: Vec::new(),
+            lock_lost: BTreeSet::new(),
+            fenced_guests: Vec::new(),
             guests,
-            placement: BTreeMap::new(),
             shared,
             boots: Vec::new(),
             profile: profile.clone(),
@@ -613,7 +560,7 @@ impl World {
     /// answers nobody.
     pub fn is_hung(&self, g: NodeId) -> bool {
         let paused = |n: NodeId| self.lab.try_node(n).is_some() && self.lab.is_paused(n);
-        paused(g) || self.placement.get(&g).is_some_and(|&h| paused(h))
+        paused(g) || self.coupling.host_of(g).is_some_and(paused)
     }
 
     /// How many times guest `g` has booted since the start.
@@ -647,6 +594,9 @@ impl World {
                     relevant = true;
                 }
                 Effect::Event(SimNotice::Guest(GuestNotice::Resources(_))) => relevant = true,
+                Effect::Event(SimNotice::Cluster(ClusterNotice::LockLost { vm, host })) => {
+                    self.lock_lost.insert((*host, *vm));
+                }
                 Effect::Handler(HandlerRequest::FencePeer { peer }) => {
                     let peer = *peer;
                     self.fence_peer_requested(node, peer);
@@ -681,14 +631,75 @@ impl World {
             .collect()
     }
 
-    /// Connects the layers: guests whose VM died go down; guests whose VM came up on
-    /// some host boot there.
-    pub fn sync_layers(&mut self) {
-        // Requests recorded since the last look (the oracle looks after every event;
-        // without one, the helper still runs).
-        self.observe();
-        self.run_scripted();
-        self.run_watchdog();
+    /// Couples the layers after the harness or the world changed processes: every VM
+    /// that started or stopped running since the last call is taken by the
+    /// [`LayerCoupling`], whose guest changes happen now (a guest's own processes
+    /// dying with it are changes too, and are drained in the same call).
+    pub fn couple(&mut self) {
+        loop {
+            for g in self.lab.take_fenced() {
+                self.fenced(g);
+            }
+            let changes = self.lab.take_process_changes();
+            if changes.is_empty() {
+                break;
+            }
+            for c in changes {
+                if self.guests.contains_key(&c.node) {
+                    continue;
+                }
+                let event = if c.running {
+                    VmEvent::Running {
+                        host: c.node,
+                        vm: c.process,
+                    }
+                } else {
+                    VmEvent::Stopped {
+                        host: c.node,
+                        vm: c.process,
+                    }
+                };
+                if c.running
+                    && let Some(g) = model::world::ids::guest_of_vm(c.process)
+                    && let Some(old) = self.coupling.host_of(g)
+                    && old != c.node
+                    && !self.lab.is_paused(old)
+                    && !self.lock_lost.contains(&(old, c.process))
+                {
+                    // A second instance while the first runs on: neither frozen with
+                    // its hung host nor powering off for its lost disk lock. (Both of
+                    // those are VMware's VM split brain, where only the new instance
+                    // can reach the disks; the old guest ends here, as the new boots.)
+                    self.vm_split_brains.push((self.lab.now(), g));
+                }
+                if !c.running {
+                    self.lock_lost.remove(&(c.node, c.process));
+                }
+                for change in self.coupling.handle(event) {
+                    match change {
+                        GuestChange::Boot { guest, host }
+                            if self.fenced_guests.iter().any(|(_, g)| *g == guest) =>
+                        {
+                            // A restart the cluster layer began before the fence: the
+                            // fence's power-off (a vCenter or Nova task on the VM, not
+                            // on one host) applies as the power-on finishes.
+                            self.lab.command(
+                                host,
+                                SimCommand::Cluster(ClusterCommand::PowerOff(vm_of(guest))),
+                            );
+                        }
+                        GuestChange::Down { guest, .. } => {
+                            self.layer_log.push((self.lab.now(), change));
+                            self.guest_down(guest);
+                        }
+                        GuestChange::Boot { guest, host } => {
+                            self.layer_log.push((self.lab.now(), change));
+                            self.guest_boot(guest, host);
+                        }
+                    }
+                }
+            }
+        }
         if self.hold_rings && self.replicas_connected() {
             self.hold_rings = false;
             for r in 0..2 {
@@ -697,28 +708,75 @@ impl World {
                     .set_net_up(GUEST_A, GUEST_B, Net::Ring(r), true);
             }
         }
-        let guests: Vec<NodeId> = self.guests.keys().copied().collect();
-        for g in guests {
-            let vm = vm_of(g);
-            let running_on = self
-                .layout
-                .clusters
-                .iter()
-                .flat_map(|c| c.hosts.iter().copied())
-                .find(|&h| {
-                    self.lab.is_up(h) && self.lab.processes(h).get(vm).is_some_and(|p| p.running)
-                });
-            match (self.placement.get(&g).copied(), running_on) {
-                (Some(h), Some(now)) if h == now => {}
-                (Some(_), None) => self.guest_down(g),
-                (placed, Some(h)) => {
-                    if placed.is_some() {
-                        self.guest_down(g);
-                    }
-                    self.guest_boot(g, h);
+    }
+
+    /// When the world itself must act next (a hang ends, a scripted VM boot finishes,
+    /// a `fence-peer` helper returns, the watchdog checks or finishes a restart).
+    fn next_due(&self) -> Option<model::Time> {
+        let resumes = self.resumes.iter().map(|(t, _)| *t);
+        let boots = self.scripted_boots.iter().map(|(t, _, _)| *t);
+        let restarts = self.restarts.iter().map(|(t, _)| *t);
+        resumes
+            .chain(boots)
+            .chain(restarts)
+            .chain(self.fence_peer_due())
+            .chain(self.watchdog_next)
+            .min()
+    }
+
+    /// Runs the lab to `until`, event by event: after each event the layers are
+    /// coupled, the machines' records are taken in ([`World::observe`]) and `after` is
+    /// asked with whether they changed what the properties read (the oracle); the
+    /// world's own actions happen at their time. Stops early, returning true, when
+    /// `after` says so; else the clock ends at `until`.
+    pub fn run_until(
+        &mut self,
+        until: model::Time,
+        mut after: impl FnMut(&mut World, bool) -> bool,
+    ) -> bool {
+        loop {
+            // Asked again after every event: an event may start a helper that is due
+            // before the next step's limit.
+            let own = self.next_due().filter(|t| *t <= until);
+            let limit = own.unwrap_or(until);
+            if self.lab.step_until(limit) {
+                self.couple();
+                let changed = self.observe();
+                if after(self, changed) {
+                    return true;
                 }
-                (None, None) => {}
+                continue;
             }
+            self.lab.run_until(limit);
+            if own.is_none() {
+                return false;
+            }
+            self.run_scripted();
+            self.run_watchdog();
+            self.couple();
+            let _ = self.observe();
+            if after(self, true) {
+                return true;
+            }
+        }
+    }
+
+    /// STONITH powered guest `g` off (it is down already): the fence agent did it
+    /// through the hypervisor (`fence_vmware_soap`, `fence_openstack`), which powers the
+    /// VM off, so the cluster layer forgets it and never restarts it. Also the
+    /// `stonith_admin-fence-peer` helper's way.
+    pub(super) fn fenced(&mut self, g: NodeId) {
+        if !self.guests.contains_key(&g) {
+            return;
+        }
+        self.fenced_guests.push((self.lab.now(), g));
+        if let Some(host) = self.coupling.host_of(g)
+            && self.lab.is_up(host)
+        {
+            self.lab.command(
+                host,
+                SimCommand::Cluster(ClusterCommand::PowerOff(vm_of(g))),
+            );
         }
     }
 
@@ -737,7 +795,6 @@ impl World {
             drop(s);
             self.lab.crash(g);
         }
-        self.placement.remove(&g);
     }
 
     /// A guest's VM booted on `host`: the guest comes up from its replica's metadata.
@@ -745,7 +802,6 @@ impl World {
         let Some(cfg) = self.guests.get(&g).cloned() else {
             return;
         };
-        self.placement.insert(g, host);
         self.boots.push((self.lab.now(), g, host));
         match self.cell.architecture {
             Architecture::SingleNode => {
@@ -780,6 +836,6 @@ impl World {
         if self.lab.is_up(host) {
             self.lab.crash(host);
         }
-        self.sync_layers();
+        self.couple();
     }
 }

@@ -3,6 +3,7 @@
 
 use model::guest::GuestCommand;
 use model::replication::ReplicaCommand;
+use model::world::GuestChange;
 use model::{BlockNo, NodeId, Payload, WriteId};
 
 use super::{SERVICE, World, secs, vm_of};
@@ -13,7 +14,7 @@ impl World {
     /// The host `node` names: a host itself, or the host a guest runs on.
     fn host_of(&self, node: NodeId) -> Option<NodeId> {
         if self.guests.contains_key(&node) {
-            self.placement.get(&node).copied()
+            self.coupling.host_of(node)
         } else {
             Some(node)
         }
@@ -74,23 +75,23 @@ impl World {
             F::Hang { node: n, secs: d } => {
                 if let Some(h) = node(n).and_then(|n| self.host_of(n)) {
                     let mut frozen = vec![h];
-                    frozen.extend(
-                        self.placement
-                            .iter()
-                            .filter(|(_, p)| **p == h)
-                            .map(|(g, _)| *g),
-                    );
+                    frozen.extend(self.coupling.guests_on(h));
                     for &f in &frozen {
                         if self.lab.try_node(f).is_some() {
                             self.lab.pause(f);
+                        }
+                        // The fence agents power a guest off through its hypervisor,
+                        // which answers nobody while it hangs.
+                        if self.guests.contains_key(&f) {
+                            self.lab.fence_unreachable.insert(f);
                         }
                     }
                     self.resumes.push((self.lab.now() + secs(*d), frozen));
                 }
             }
             F::KillService { node: n } => {
-                if let Some(p) = node(n).and_then(|g| self.lab.processes_mut(g).get_mut(SERVICE)) {
-                    p.running = false;
+                if let Some(g) = node(n) {
+                    self.lab.set_running(g, SERVICE, false);
                 }
             }
             F::DiskFailure { node: n } => {
@@ -125,23 +126,20 @@ impl World {
         if self.lab.is_up(g) {
             return;
         }
-        if let Some(&host) = self.placement.get(&g) {
-            self.placement.remove(&g);
-            self.guest_boot(g, host);
+        if let Some(GuestChange::Boot { guest, host }) = self.coupling.reset(g) {
+            self.guest_boot(guest, host);
         }
     }
 
     /// The cluster layer restarts `g`'s VM on another host of its cluster (the two-layer
     /// race), after the platform's boot time.
     fn scripted_cluster_restart(&mut self, g: NodeId) {
-        let Some(h) = self.placement.get(&g).copied() else {
+        let Some(h) = self.coupling.host_of(g) else {
             return;
         };
         // The VM dies where it was and boots on the other host of its cluster.
-        if let Some(p) = self.lab.processes_mut(h).get_mut(vm_of(g)) {
-            p.running = false;
-        }
-        self.sync_layers();
+        self.lab.set_running(h, vm_of(g), false);
+        self.couple();
         let other = self.layout.cluster_of(h).and_then(|c| {
             c.hosts
                 .iter()
@@ -166,6 +164,7 @@ impl World {
                 if self.lab.try_node(n).is_some() && self.lab.is_paused(n) {
                     self.lab.resume(n);
                 }
+                self.lab.fence_unreachable.remove(&n);
             }
         }
         let (due, later): (Vec<_>, Vec<_>) = self
@@ -174,9 +173,7 @@ impl World {
             .partition(|(t, _, _)| *t <= now);
         self.scripted_boots = later;
         for (_, g, h) in due {
-            if let Some(p) = self.lab.processes_mut(h).get_mut(vm_of(g)) {
-                p.running = true;
-            }
+            self.lab.set_running(h, vm_of(g), true);
         }
         self.finish_fence_peers();
     }

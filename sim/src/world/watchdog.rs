@@ -32,9 +32,7 @@ impl World {
         for (_, g) in due {
             let mounted = self.lab.processes(g).get(FS).is_some_and(|p| p.running);
             if self.lab.is_up(g) && mounted {
-                if let Some(p) = self.lab.processes_mut(g).get_mut(SERVICE) {
-                    p.running = true;
-                }
+                self.lab.set_running(g, SERVICE, true);
             }
         }
         let handing: Vec<NodeId> = self.handing_over.clone();

@@ -35,6 +35,9 @@ pub struct Datastore {
     files: BTreeMap<NodeId, PowerOnFile>,
     /// Which host holds each VM's lock.
     locks: BTreeMap<ProcessId, NodeId>,
+    /// Locks taken from a host whose lease had lapsed, told to it when it heartbeats
+    /// again.
+    taken: BTreeMap<NodeId, BTreeSet<ProcessId>>,
     /// The protected list the (last) master wrote.
     protected: BTreeMap<ProcessId, NodeId>,
 }
@@ -50,6 +53,7 @@ impl Datastore {
             updated: BTreeSet::new(),
             files: BTreeMap::new(),
             locks: BTreeMap::new(),
+            taken: BTreeMap::new(),
             protected: BTreeMap::new(),
         }
     }
@@ -76,6 +80,12 @@ impl Datastore {
 
     fn heartbeat(&mut self, from: NodeId, out: &mut Vec<Effect<Datastore>>) {
         self.alive.insert(from);
+        for vm in self.taken.remove(&from).unwrap_or_default() {
+            out.push(Effect::Send {
+                to: from,
+                msg: VmwareMsg::DsLockLost { vm },
+            });
+        }
         out.push(Effect::SetTimer {
             id: DatastoreTimer::Lease(from),
             after: self.lock_lease,
@@ -135,7 +145,14 @@ impl Machine for Datastore {
                         Some(h) => *h == from || !self.alive.contains(h),
                     };
                     if granted {
-                        self.locks.insert(vm, from);
+                        if let Some(old) = self.locks.insert(vm, from)
+                            && old != from
+                        {
+                            self.taken.entry(old).or_default().insert(vm);
+                        }
+                        if let Some(t) = self.taken.get_mut(&from) {
+                            t.remove(&vm);
+                        }
                     }
                     out.push(Effect::Send {
                         to: from,

@@ -101,6 +101,15 @@ pub enum VmwareMsg {
         /// The VM.
         vm: ProcessId,
     },
+    /// The datastore to a host that heartbeats again: another host took `vm`'s lock
+    /// while this host's lease had lapsed (a hang, a storage cut). The instance here
+    /// cannot reacquire its disk locks; ESXi asks and vSphere HA answers that it powers
+    /// off, "leaving just the instance that has the disk locks" (src: vSphere
+    /// Availability 6.7, VM split-brain).
+    DsLockLost {
+        /// The VM.
+        vm: ProcessId,
+    },
     /// The master writes the protected list: each protected VM and the host it runs on.
     DsWriteProtected(BTreeMap<ProcessId, NodeId>),
     /// A new master reads the protected list.
@@ -129,6 +138,7 @@ impl VmwareMsg {
             | VmwareMsg::DsLock { .. }
             | VmwareMsg::DsLockReply { .. }
             | VmwareMsg::DsUnlock { .. }
+            | VmwareMsg::DsLockLost { .. }
             | VmwareMsg::DsWriteProtected(_)
             | VmwareMsg::DsReadProtected
             | VmwareMsg::DsProtected(_) => Net::Storage,

@@ -415,6 +415,7 @@ impl Machine for FdmAgent {
                     file,
                 } => self.on_ds_status(host, updated, file, out),
                 VmwareMsg::DsLockReply { vm, granted } => self.on_lock_reply(vm, granted, out),
+                VmwareMsg::DsLockLost { vm } => self.on_lock_lost(vm, out),
                 VmwareMsg::DsProtected(list) => {
                     if let Role::Master(m) = &mut self.role {
                         if m.settling {

@@ -78,6 +78,15 @@ impl FdmAgent {
         }
     }
 
+    /// Another host holds `vm`'s disk lock now: the instance here powers off (the
+    /// datastore's `DsLockLost`).
+    pub(super) fn on_lock_lost(&mut self, vm: ProcessId, out: &mut Out) {
+        if self.vms.phase(vm) == Some(VmPhase::Running) {
+            out.push(Effect::Event(ClusterNotice::LockLost { vm, host: self.me }));
+            self.vms.stop(self.me, vm, out);
+        }
+    }
+
     pub(super) fn on_process(&mut self, ev: crate::ProcessEvent, out: &mut Out) {
         match self.vms.on_event(ev) {
             Some(VmOutcome::Started { vm, requester }) => {
