@@ -89,7 +89,7 @@ pub struct Cut {
 impl Cut {
     /// Whether this cut severs `net` between `p` and `q`.
     pub fn covers(&self, p: NodeId, q: NodeId, net: Net) -> bool {
-        if !self.net.is_none_or(|n| n == net) {
+        if self.net.is_some_and(|n| n != net) {
             return false;
         }
         if self.x == self.y {
