@@ -99,11 +99,29 @@ fn every_value_of_the_configuration_enumerations_is_listed() {
         "cluster_layer = \"vmware\"",
         "cluster_layer = \"openstack\"",
         "start = \"partitioned\"",
+        "boot_order = \"together\"",
+        "drbd = { on_no_quorum = \"io-error\" }",
+        "drbd = { rr_conflict = \"call-pri-lost\" }",
+        "drbd = { fence_peer = \"dopd\" }",
+        "drbd = { fence_peer = \"stonith\" }",
+        "drbd = { fence_peer = \"exit-3\" }",
+        "drbd = { fence_peer = \"exit-4\" }",
+        "drbd = { fence_peer = \"exit-5\" }",
+        "drbd = { fence_peer = \"exit-6\" }",
+        "drbd = { fence_peer = \"exit-7\" }",
+        "drbd = { fence_peer = \"hang\" }",
+        "resources = { no_quorum_policy = \"freeze\" }",
+        "resources = { no_quorum_policy = \"ignore\" }",
     ] {
         let cfg: CheckConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         assert_ne!(cfg, CheckConfig::default(), "{text}");
-        let value = text.split_once(" = ").map(|(_, v)| v).expect("key = value");
-        let value = value.replace("{ DiscardNode = 1 }", "DiscardNode");
+        let value = text
+            .rsplit_once(" = ")
+            .map(|(_, v)| v)
+            .expect("key = value");
+        let value = value
+            .trim_end_matches(" }")
+            .replace("{ DiscardNode = 1", "DiscardNode");
         assert!(
             doc.contains(&value),
             "{text}: `{value}` not in docs/formats.md"
@@ -125,4 +143,31 @@ fn every_file_the_reference_names_exists() {
         }
     }
     assert!(named >= 7, "{named} files named");
+}
+
+#[test]
+fn the_every_key_example_is_valid_and_every_key_in_it_has_a_row() {
+    let doc = section(&doc(), CHECK);
+    let start = doc.find("### Every key, once").expect("the example");
+    let text = &doc[start..];
+    let text = &text[text.find("```toml\n").expect("toml block") + 8..];
+    let text = &text[..text.find("```").expect("end of block")];
+    let cfg: CheckConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+    cfg.validate().unwrap_or_else(|e| panic!("{e}"));
+    let table: toml::Table = toml::from_str(text).expect("a table");
+    let found = keys(&table);
+    assert!(found.len() > 40, "{found:?}");
+    // `DiscardNode` is a value (`{ DiscardNode = 0 }`), not a key.
+    for key in found.into_iter().filter(|k| k != "DiscardNode") {
+        assert!(
+            doc.contains(&format!("| `{key}` |")) || doc.contains(&format!("| `{key}`, ")),
+            "no row for `{key}`"
+        );
+    }
+    // The fuzz seed is the same file.
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/seeds/check_config/every-key.toml"
+    );
+    assert_eq!(std::fs::read_to_string(seed).expect("the seed"), text);
 }

@@ -14,8 +14,9 @@ use crate::resources::{GroupConfig, ResourceKind, ResourceSpec};
 use crate::{Net, NodeId, ProcessId};
 
 pub use crate::schedule::config::{
-    A, B, ClusterLayer, FencingChoice, MembershipQuorum, PING, PairConfig, ProtocolChoice, QDEVICE,
-    Start, WITNESS,
+    A, B, BootOrder, ClusterLayer, DrbdOptions, FencePeerChoice, FencingChoice, HeartbeatOptions,
+    MembershipQuorum, NoQuorumChoice, OnNoQuorumChoice, PING, PairConfig, ProtocolChoice, QDEVICE,
+    ResourceOptions, RrConflictChoice, Secs, Start, WITNESS,
 };
 
 /// The group's replica resource.
@@ -42,6 +43,10 @@ pub enum FaultKind {
     LoseMessage,
     /// The service dies on a guest (its monitor then finds it).
     KillService,
+    /// A guest's backing disk fails for good: every later I/O on it returns an error
+    /// (DRBD detaches, `on-io-error detach`), what it held is gone, and after a reboot
+    /// the disk does not attach (its internal metadata is on it).
+    DiskFailure,
 }
 
 impl FaultKind {
@@ -53,25 +58,29 @@ impl FaultKind {
             FaultKind::PowerOff => "power-off",
             FaultKind::LoseMessage => "lose-message",
             FaultKind::KillService => "kill-service",
+            FaultKind::DiskFailure => "disk-failure",
         }
     }
 
     /// Every kind, for messages.
-    pub const ALL: [FaultKind; 5] = [
+    pub const ALL: [FaultKind; 6] = [
         FaultKind::Partition,
         FaultKind::Crash,
         FaultKind::PowerOff,
         FaultKind::LoseMessage,
         FaultKind::KillService,
+        FaultKind::DiskFailure,
     ];
 }
 
-/// A network cut: one link (or every link) between two nodes.
+/// A network cut: one link (or every link) between two nodes, or every link of one node
+/// (`x == y`: the node is isolated, which for the witness, the ping node and the quorum
+/// device is their failure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cut {
     /// One end (the lower id).
     pub x: NodeId,
-    /// The other end.
+    /// The other end (`x` itself for an isolation).
     pub y: NodeId,
     /// One network, or `None` for every network between them.
     pub net: Option<Net>,
@@ -80,18 +89,25 @@ pub struct Cut {
 impl Cut {
     /// Whether this cut severs `net` between `p` and `q`.
     pub fn covers(&self, p: NodeId, q: NodeId, net: Net) -> bool {
+        if self.net.is_some_and(|n| n != net) {
+            return false;
+        }
+        if self.x == self.y {
+            return p == self.x || q == self.x;
+        }
         let (lo, hi) = if p < q { (p, q) } else { (q, p) };
-        self.x == lo && self.y == hi && self.net.is_none_or(|n| n == net)
+        self.x == lo && self.y == hi
     }
 
     /// Parses `a-b`, `a-b/ring0`, `a-b/ring1`, `a-b/replication`, `a-witness`,
-    /// `b-ping`, `a-qdevice` ...
+    /// `b-ping`, `a-qdevice` ..., and a node alone (`witness`, `a/public`): every link
+    /// of that node.
     pub fn parse(s: &str) -> Option<Cut> {
         let (ends, net) = match s.split_once('/') {
             Some((e, n)) => (e, Some(n)),
             None => (s, None),
         };
-        let (p, q) = ends.split_once('-')?;
+        let (p, q) = ends.split_once('-').unwrap_or((ends, ends));
         let node = |n: &str| match n {
             "a" => Some(A),
             "b" => Some(B),
@@ -100,8 +116,9 @@ impl Cut {
             "qdevice" => Some(QDEVICE),
             _ => None,
         };
+        let alone = !ends.contains('-');
         let (p, q) = (node(p)?, node(q)?);
-        if p == q {
+        if p == q && !alone {
             return None;
         }
         let net = match net {
@@ -119,7 +136,11 @@ impl Cut {
 
 impl fmt::Display for Cut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", node_name(self.x), node_name(self.y))?;
+        if self.x == self.y {
+            write!(f, "{}", node_name(self.x))?;
+        } else {
+            write!(f, "{}-{}", node_name(self.x), node_name(self.y))?;
+        }
         if let Some(n) = self.net {
             write!(f, "/{n}")?;
         }
@@ -138,8 +159,9 @@ impl<'de> Deserialize<'de> for Cut {
         let s = String::deserialize(d)?;
         Cut::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "invalid cut `{s}`: expected X-Y or X-Y/NET with X, Y in a, b, witness, ping, \
-                 qdevice and NET in ring0, ring1, replication, public"
+                "invalid cut `{s}`: expected X-Y or X-Y/NET (the link between two nodes), \
+                 or X or X/NET (every link of one node), with X, Y two different nodes of a, \
+                 b, witness, ping, qdevice and NET one of ring0, ring1, replication, public"
             ))
         })
     }
@@ -169,6 +191,9 @@ pub struct Budget {
     pub kinds: Vec<FaultKind>,
     /// Which links a partition may cut (default: every network between `a` and `b`).
     pub cuts: Vec<Cut>,
+    /// Whether a cut network may be restored (default true); false: every partition is
+    /// permanent.
+    pub heal: bool,
 }
 
 impl Default for Budget {
@@ -182,6 +207,7 @@ impl Default for Budget {
                 y: B,
                 net: None,
             }],
+            heal: true,
         }
     }
 }
@@ -216,6 +242,14 @@ pub struct CheckConfig {
     pub cluster_layer: ClusterLayer,
     /// Where the exploration starts.
     pub start: Start,
+    /// What starts first when a guest boots.
+    pub boot_order: BootOrder,
+    /// DRBD options.
+    pub drbd: DrbdOptions,
+    /// Heartbeat timers.
+    pub heartbeat: HeartbeatOptions,
+    /// Resource-manager options.
+    pub resources: ResourceOptions,
     /// Faults and writes.
     pub budget: Budget,
 }
@@ -236,6 +270,10 @@ impl Default for CheckConfig {
             ping_node: false,
             cluster_layer: ClusterLayer::Off,
             start: Start::Running,
+            boot_order: BootOrder::DrbdFirst,
+            drbd: DrbdOptions::default(),
+            heartbeat: HeartbeatOptions::default(),
+            resources: ResourceOptions::default(),
             budget: Budget::default(),
         }
     }
@@ -263,6 +301,16 @@ pub enum CheckConfigError {
          starting with '.' (it names the schedule files)"
     )]
     BadName(String),
+    /// A key is set that the rest of the configuration makes meaningless.
+    #[error("{key} = {value}: {why}")]
+    Pointless {
+        /// The key.
+        key: &'static str,
+        /// Its value as written.
+        value: String,
+        /// What it needs.
+        why: &'static str,
+    },
     /// A list names one entry twice.
     #[error("{key}: `{entry}` is listed twice")]
     Duplicate {
@@ -325,13 +373,20 @@ impl CheckConfig {
             ping_node: self.ping_node,
             cluster_layer: self.cluster_layer,
             start: self.start,
+            boot_order: self.boot_order,
+            drbd: self.drbd.clone(),
+            heartbeat: self.heartbeat.clone(),
+            resources: self.resources.clone(),
         }
     }
 
-    /// The fence delays the guests draw (`pcmk_delay_max`): `a` waits, `b` does not.
-    /// Only the replayed timeline uses them; the checker fires timers in any order.
+    /// The fence delays the guests draw (`pcmk_delay_max`): unless `heartbeat`
+    /// sets them, `a` waits 5 s, `b` does not. Only the replayed timeline uses them; the
+    /// checker fires timers in any order.
     pub fn fence_delay(&self, me: NodeId) -> Duration {
-        if me == A {
+        if let Some(d) = self.heartbeat.fence_delay(me) {
+            d
+        } else if me == A {
             Duration::from_secs(5)
         } else {
             Duration::ZERO
@@ -356,6 +411,25 @@ impl CheckConfig {
         }
         for me in [A, B] {
             self.guest(me).validate()?;
+        }
+        if let Some(q) = self.drbd.on_no_quorum
+            && !self.drbd_quorum_witness
+        {
+            return Err(CheckConfigError::Pointless {
+                key: "drbd.on_no_quorum",
+                value: format!("{:?}", q.key()),
+                why: "DRBD has quorum only with drbd_quorum_witness = true",
+            });
+        }
+        if let Some(f) = self.drbd.fence_peer
+            && self.fencing == FencingChoice::DontCare
+        {
+            return Err(CheckConfigError::Pointless {
+                key: "drbd.fence_peer",
+                value: format!("{:?}", f.key()),
+                why: "DRBD calls fence-peer only with fencing = \"resource-only\" or \
+                      \"resource-and-stonith\"",
+            });
         }
         if self.budget.writes > MAX_WRITES {
             return Err(CheckConfigError::TooManyWrites(self.budget.writes));
@@ -433,5 +507,180 @@ mod tests {
         cfg.budget.cuts.push(cfg.budget.cuts[0]);
         let e = cfg.validate().expect_err("duplicate cut");
         assert_eq!(e.to_string(), "budget.cuts: `a-b` is listed twice");
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<CheckConfig, String> {
+        let cfg: CheckConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        cfg.validate().map_err(|e| e.to_string())?;
+        Ok(cfg)
+    }
+
+    #[test]
+    fn the_tuning_tables_reach_the_guests() {
+        let cfg = read(
+            r#"
+            fencing = "resource-only"
+            drbd_quorum_witness = true
+            boot_order = "together"
+            [drbd]
+            on_no_quorum = "io-error"
+            rr_conflict = "call-pri-lost"
+            allow_two_primaries = true
+            fence_peer = "exit-4"
+            ping_int = 5
+            ping_timeout = 0.2
+            connect_int = 3
+            [heartbeat]
+            keepalive = 2
+            deadtime = 10
+            fence_delay_a = 0
+            fence_delay_b = 3
+            [resources]
+            auto_failback = true
+            migration_threshold = 3
+            no_quorum_policy = "ignore"
+            start_failure_is_fatal = false
+            service_monitor_interval = 0
+            op_timeout = 30
+            "#,
+        )
+        .expect("valid");
+        let g = cfg.guest(B);
+        assert_eq!(
+            g.replica.on_no_quorum,
+            crate::replication::OnNoQuorum::IoError
+        );
+        assert_eq!(
+            g.replica.rr_conflict,
+            crate::replication::RrConflict::CallPriLost
+        );
+        assert!(g.replica.allow_two_primaries);
+        assert_eq!(g.replica.timers.ping_timeout, Duration::from_millis(200));
+        assert_eq!(g.membership.keepalive, Duration::from_secs(2));
+        assert_eq!(g.membership.deadtime, Duration::from_secs(10));
+        // Heartbeat's derived timers follow deadtime.
+        assert_eq!(g.membership.warntime, Duration::from_secs(5));
+        assert_eq!(g.membership.initdead, Duration::from_secs(20));
+        assert_eq!(
+            g.membership.no_quorum_policy,
+            crate::membership::NoQuorumPolicy::Ignore
+        );
+        assert!(g.group.auto_failback);
+        assert_eq!(g.group.migration_threshold, 3);
+        assert!(!g.group.start_failure_is_fatal);
+        assert_eq!(g.group.resources[1].monitor_interval, Duration::ZERO);
+        assert_eq!(
+            g.group.resources[0].monitor_interval,
+            Duration::from_secs(10)
+        );
+        assert_eq!(g.group.resources[0].op_timeout, Duration::from_secs(30));
+        assert_eq!(cfg.fence_delay(A), Duration::ZERO);
+        assert_eq!(cfg.fence_delay(B), Duration::from_secs(3));
+        // The schedule's configuration carries them, and reads back the same.
+        let pair = cfg.pair();
+        let text = toml::to_string(&pair).expect("serialises");
+        let back: PairConfig = toml::from_str(&text).expect("reads back");
+        assert_eq!(back, pair);
+    }
+
+    #[test]
+    fn a_default_configuration_serialises_without_the_tuning_keys() {
+        let pair = CheckConfig::default().pair();
+        let text = toml::to_string(&pair).expect("serialises");
+        for key in ["boot_order =", "[drbd]", "[heartbeat]", "[resources]"] {
+            assert!(!text.contains(key), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_bad_value_names_the_key_the_value_and_what_is_allowed() {
+        for (text, words) in [
+            (
+                "[drbd]\non_no_quorum = \"panic\"",
+                &["on_no_quorum", "panic", "io-error"][..],
+            ),
+            (
+                "[drbd]\nfence_peer = \"exit-9\"",
+                &["fence_peer", "exit-9", "exit-7", "hang"],
+            ),
+            (
+                "[drbd]\nrr_conflict = \"violently\"",
+                &["rr_conflict", "violently", "call-pri-lost"],
+            ),
+            ("[drbd]\nping_int = -1", &["ping_int", "-1", "0 to 86400"]),
+            ("[heartbeat]\ndeadtime = \"30s\"", &["deadtime", "30s"]),
+            ("[heartbeat]\ndedtime = 30", &["dedtime", "deadtime"]),
+            (
+                "[resources]\nno_quorum_policy = \"suicide\"",
+                &["no_quorum_policy", "suicide", "freeze"],
+            ),
+            (
+                "[resources]\nmigration_threshold = -1",
+                &["migration_threshold", "-1"],
+            ),
+            (
+                "boot_order = \"heartbeat-first\"",
+                &["boot_order", "heartbeat-first", "together"],
+            ),
+            (
+                "[budget]\nkinds = [\"meteor\"]",
+                &["kinds", "meteor", "disk-failure"],
+            ),
+            (
+                "[budget]\ncuts = [\"a-a\"]",
+                &["cuts", "a-a", "every link of one node"],
+            ),
+            // Values the machines refuse name the guest part's field.
+            (
+                "[heartbeat]\nkeepalive = 20",
+                &["membership.deadtime", "keepalive"],
+            ),
+            (
+                "[drbd]\nping_timeout = 0",
+                &["replica.timers", "ping_timeout"],
+            ),
+            (
+                "protocol = \"A\"\n[drbd]\nallow_two_primaries = true",
+                &["allow_two_primaries", "protocol C"],
+            ),
+            // Keys the rest of the configuration makes meaningless.
+            (
+                "[drbd]\non_no_quorum = \"io-error\"",
+                &["drbd.on_no_quorum", "\"io-error\"", "drbd_quorum_witness"],
+            ),
+            (
+                "[drbd]\nfence_peer = \"hang\"",
+                &["drbd.fence_peer", "\"hang\"", "resource-only"],
+            ),
+        ] {
+            let e = read(text).expect_err(text);
+            for w in words {
+                assert!(e.contains(w), "{text}: `{w}` not in: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_isolation_cut_covers_every_link_of_its_node() {
+        let c = Cut::parse("witness").expect("parses");
+        assert_eq!(c.to_string(), "witness");
+        assert!(c.covers(A, WITNESS, Net::Replication));
+        assert!(c.covers(WITNESS, B, Net::Replication));
+        assert!(!c.covers(A, B, Net::Replication));
+        let c = Cut::parse("a/ring0").expect("parses");
+        assert!(c.covers(B, A, Net::Ring(0)));
+        assert!(!c.covers(B, A, Net::Replication));
+        assert_eq!(Cut::parse("a-a"), None);
+        let mut cfg = CheckConfig::default();
+        cfg.budget.cuts = vec![Cut::parse("witness").expect("parses")];
+        assert_eq!(
+            cfg.validate(),
+            Err(CheckConfigError::CutToAbsentNode(cfg.budget.cuts[0]))
+        );
     }
 }

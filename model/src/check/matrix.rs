@@ -33,6 +33,7 @@ fn budget(faults: u8, writes: u8, kinds: &[FaultKind]) -> Budget {
         writes,
         kinds: kinds.to_vec(),
         cuts: vec![ab()],
+        heal: true,
     }
 }
 

@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::node_name;
+use super::config::{A, B, node_name};
 use super::model::CheckModel;
 use super::state::{Action, AnyTimer, Log, State};
 use crate::guest::GuestMsg;
@@ -154,6 +154,7 @@ fn describe(s: &State, a: &Action) -> (String, String) {
             )
         }
         Action::KillService { node } => (name(*node), "service killed".to_string()),
+        Action::DiskFailure { node } => (name(*node), "disk fails".to_string()),
         Action::Write { node } => (
             name(*node),
             format!("application writes block {0} (write {0})", s.next_write + 1),
@@ -170,7 +171,15 @@ fn ms(t: Time) -> u64 {
 /// goes to block `w`).
 fn schedule_event(a: &Action, next_write: u8) -> Option<Fault> {
     let n = |x| node_name(x).to_string();
-    let cut = |c: &super::config::Cut| (n(c.x), n(c.y), c.net.map(|net| net.to_string()));
+    // An isolated guest is, in a lab of two guests, the cut between them.
+    let cut = |c: &super::config::Cut| {
+        let y = if c.x == c.y && matches!(c.x, A | B) {
+            super::state::other(c.x)
+        } else {
+            c.y
+        };
+        (n(c.x), n(y), c.net.map(|net| net.to_string()))
+    };
     Some(match a {
         Action::Partition(c) => {
             let (a, b, net) = cut(c);
@@ -191,6 +200,7 @@ fn schedule_event(a: &Action, next_write: u8) -> Option<Fault> {
             count: 1,
         },
         Action::KillService { node } => Fault::KillService { node: n(*node) },
+        Action::DiskFailure { node } => Fault::DiskFailure { node: n(*node) },
         Action::Write { node } => Fault::Write {
             node: n(*node),
             write: u64::from(next_write),

@@ -15,6 +15,12 @@ use crate::replication::{
     AfterSb0Pri, AfterSb1Pri, AfterSb2Pri, FencingPolicy, Protocol, QuorumPolicy,
 };
 
+pub use super::options::{
+    BootOrder, DrbdOptions, FencePeerChoice, HeartbeatOptions, NoQuorumChoice, OnNoQuorumChoice,
+    ResourceOptions, RrConflictChoice, Secs,
+};
+use super::options::{apply_options, is_default_boot_order};
+
 /// Guest `a`: the preferred node, Primary when the pair runs.
 pub const A: NodeId = NodeId(0);
 /// Guest `b`: the peer.
@@ -86,7 +92,9 @@ pub enum Start {
     Partitioned,
 }
 
-/// The pair's configuration as a schedule carries it: every key required.
+/// The pair's configuration as a schedule carries it: every key of the architecture
+/// required; the tuning tables (`boot_order`, `drbd`, `heartbeat`, `resources`) optional,
+/// each of their keys overriding the driver's own value when present.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PairConfig {
@@ -116,6 +124,19 @@ pub struct PairConfig {
     pub cluster_layer: ClusterLayer,
     /// Where the run starts.
     pub start: Start,
+    /// What starts first when a guest boots. Optional (absent: `drbd-first`, what
+    /// every schedule written before this key meant).
+    #[serde(default, skip_serializing_if = "is_default_boot_order")]
+    pub boot_order: BootOrder,
+    /// DRBD options. Optional: absent or empty, the driver's own values.
+    #[serde(default, skip_serializing_if = "DrbdOptions::is_empty")]
+    pub drbd: DrbdOptions,
+    /// Heartbeat timers. Optional, as `drbd`.
+    #[serde(default, skip_serializing_if = "HeartbeatOptions::is_empty")]
+    pub heartbeat: HeartbeatOptions,
+    /// Resource-manager options. Optional, as `drbd`.
+    #[serde(default, skip_serializing_if = "ResourceOptions::is_empty")]
+    pub resources: ResourceOptions,
 }
 
 impl PairConfig {
@@ -157,5 +178,6 @@ impl PairConfig {
         if self.ping_node {
             membership.ping_nodes = vec![PING];
         }
+        apply_options(&self.drbd, &self.heartbeat, &self.resources, cfg);
     }
 }

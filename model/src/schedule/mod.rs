@@ -31,6 +31,7 @@
 //! are checked by the driver that runs the schedule, against its own lab.
 
 pub mod config;
+pub mod options;
 mod wire;
 
 use serde::{Deserialize, Serialize};

@@ -16,6 +16,10 @@ fn config() -> PairConfig {
         ping_node: false,
         cluster_layer: ClusterLayer::Off,
         start: Start::Running,
+        boot_order: Default::default(),
+        drbd: Default::default(),
+        heartbeat: Default::default(),
+        resources: Default::default(),
     }
 }
 

@@ -221,6 +221,32 @@ pub(super) fn check_lab(s: &Schedule, cell: Cell, profile: &Profile) -> Result<(
                 .to_string(),
         );
     }
+    if let Some(f) = c.drbd.fence_peer {
+        return refuse(
+            "drbd.fence_peer",
+            format!(
+                "{:?}: the simulated lab runs its own fence-peer handler; only the checker \
+                 explores another",
+                f.key()
+            ),
+        );
+    }
+    if c.boot_order != model::schedule::config::BootOrder::DrbdFirst {
+        return refuse(
+            "boot_order",
+            "\"together\": the simulated lab starts DRBD first; only the checker explores \
+             another order"
+                .to_string(),
+        );
+    }
+    if c.heartbeat.fence_delay_a.is_some() || c.heartbeat.fence_delay_b.is_some() {
+        return refuse(
+            "heartbeat.fence_delay_a",
+            "set: the simulated lab draws its own fence delays (its profile's \
+             pcmk_delay_max); only the checker takes fixed ones"
+                .to_string(),
+        );
+    }
     crate::world::check_pair(profile, cell, c).or_else(|e| refuse("(guest)", e.to_string()))
 }
 

@@ -2,17 +2,27 @@
 
 use std::collections::VecDeque;
 
-use crate::check::config::{A, B, FencingChoice};
+use crate::check::config::{A, B, FencePeerChoice, FencingChoice};
 use crate::guest::{Guest, GuestCommand};
 use crate::replication::{ReplicaCommand, dopd};
 use crate::{
-    DiskCompletion, DiskOp, HandlerReply, HandlerRequest, Input, Machine, Net, OcfAction, OcfExit,
-    Payload, ProcessEvent, WriteId,
+    DiskCompletion, DiskError, DiskOp, HandlerReply, HandlerRequest, Input, Machine, Net,
+    OcfAction, OcfExit, Payload, ProcessEvent, WriteId,
 };
 
 use super::{Action, AnyTimer, Down, Driver, Log, State, bit, ix};
 
 impl Driver {
+    /// What the `fence-peer` handler does: `drbd.fence_peer`, or the handler that goes
+    /// with the fencing policy (dopd with `resource-only`, STONITH with
+    /// `resource-and-stonith`).
+    pub fn fence_peer_handler(&self) -> FencePeerChoice {
+        self.cfg.drbd.fence_peer.unwrap_or(match self.cfg.fencing {
+            FencingChoice::ResourceAndStonith => FencePeerChoice::Stonith,
+            FencingChoice::ResourceOnly | FencingChoice::DontCare => FencePeerChoice::Dopd,
+        })
+    }
+
     /// Carries out one action, then delivers the immediate messages it caused. Returns
     /// `false` if it is not possible in `s`.
     pub fn apply(&self, s: &mut State, action: &Action, log: &mut Option<&mut Log>) -> bool {
@@ -80,6 +90,7 @@ impl Driver {
                     return false;
                 };
                 let result = match req.op {
+                    _ if s.disk_failed[i] => Err(DiskError::Io),
                     DiskOp::Write { block, ref data } => {
                         let b = bit(block);
                         let holds = data.as_u64() == Some(block) && b != 0;
@@ -169,9 +180,11 @@ impl Driver {
                 if !s.handlers.remove(&(node, peer)) {
                     return false;
                 }
-                let exit_code = match self.cfg.fencing {
+                let exit_code = match self.fence_peer_handler() {
+                    // Never returns: `actions` never offers this step.
+                    FencePeerChoice::Hang => return false,
                     // stonith_admin-fence-peer.sh: power the peer off, "peer was STONITHed".
-                    FencingChoice::ResourceAndStonith => {
+                    FencePeerChoice::Stonith => {
                         if s.guests[ix(peer)].is_some() {
                             self.power_off(s, peer, Down::Fenced);
                         }
@@ -179,7 +192,7 @@ impl Driver {
                     }
                     // dopd: over a Heartbeat ring, if one reaches the peer, `drbdadm
                     // outdate` there; a Primary refuses (6), see `replication::dopd`.
-                    FencingChoice::ResourceOnly | FencingChoice::DontCare => {
+                    FencePeerChoice::Dopd => {
                         let reachable =
                             (0..self.cfg.rings).any(|r| !self.is_cut(s, node, peer, Net::Ring(r)));
                         let answer = s.guests[ix(peer)]
@@ -196,6 +209,8 @@ impl Driver {
                         }
                         answer
                     }
+                    // A handler that exits N and does nothing to the peer.
+                    fixed => fixed.fixed_exit().unwrap_or(dopd::PEER_UNREACHABLE),
                 };
                 self.feed(
                     s,
@@ -234,6 +249,11 @@ impl Driver {
                         s.channels.remove(&(from, to, net));
                     }
                 }
+            }
+            Action::DiskFailure { node } => {
+                s.faults_left -= 1;
+                s.disk_failed[ix(node)] = true;
+                s.on_disk[ix(node)] = 0;
             }
             Action::KillService { node } => {
                 s.faults_left -= 1;

@@ -245,7 +245,14 @@ impl Driver {
     /// Boots guest `n` from its persisted metadata (or from `meta` if given).
     pub fn boot(&self, s: &mut State, n: NodeId, log: &mut Option<&mut Log>) {
         let i = ix(n);
-        let Ok(g) = Guest::restart(self.cfg.guest(n), s.meta[i].clone()) else {
+        let mut meta = s.meta[i].clone();
+        if s.disk_failed[i]
+            && let Some(m) = meta.as_mut()
+        {
+            // The metadata is on the failed disk: attach fails, the guest is Diskless.
+            m.disk = crate::replication::DiskState::Diskless;
+        }
+        let Ok(g) = Guest::restart(self.cfg.guest(n), meta) else {
             return;
         };
         s.guests[i] = Some(g);

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::check::config::{A, B, DRBD, FaultKind, QDEVICE, SERVICE, WITNESS};
+use crate::check::config::{A, B, DRBD, FaultKind, FencePeerChoice, QDEVICE, SERVICE, WITNESS};
 use crate::guest::{GuestMsg, GuestTimer};
 use crate::membership::{DeviceTimer, MembershipTimer};
 use crate::replication::witness::WitnessTimer;
@@ -161,8 +161,10 @@ impl Driver {
         for &(by, target, _) in &s.fences {
             out.push(Action::Fence { by, target });
         }
-        for &(node, peer) in &s.handlers {
-            out.push(Action::FencePeer { node, peer });
+        if self.fence_peer_handler() != FencePeerChoice::Hang {
+            for &(node, peer) in &s.handlers {
+                out.push(Action::FencePeer { node, peer });
+            }
         }
         let kinds = &self.cfg.budget.kinds;
         for n in [A, B] {
@@ -184,13 +186,18 @@ impl Driver {
                     if kinds.contains(&FaultKind::KillService) && s.running[i] {
                         out.push(Action::KillService { node: n });
                     }
+                    if kinds.contains(&FaultKind::DiskFailure) && !s.disk_failed[i] {
+                        out.push(Action::DiskFailure { node: n });
+                    }
                 }
                 _ => {}
             }
         }
         for &c in &self.cfg.budget.cuts {
             if s.cuts.contains(&c) {
-                out.push(Action::Heal(c));
+                if self.cfg.budget.heal {
+                    out.push(Action::Heal(c));
+                }
             } else if s.faults_left > 0 && kinds.contains(&FaultKind::Partition) {
                 out.push(Action::Partition(c));
             }

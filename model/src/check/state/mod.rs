@@ -80,6 +80,8 @@ pub struct State {
     pub running: [bool; 2],
     /// The service was killed on this guest and has not been started again.
     pub killed: [bool; 2],
+    /// This guest's disk has failed (for good).
+    pub disk_failed: [bool; 2],
     /// Bit w: write w is on this guest's disk now.
     pub on_disk: [u8; 2],
     /// Bit w: write w was acknowledged to the application (by either guest).
@@ -184,6 +186,11 @@ pub enum Action {
         /// Which guest.
         node: NodeId,
     },
+    /// Fault: a guest's disk fails.
+    DiskFailure {
+        /// Which guest.
+        node: NodeId,
+    },
     /// The application writes on a Primary.
     Write {
         /// Which guest.
@@ -203,6 +210,7 @@ impl Action {
                 | Action::Heal(_)
                 | Action::Lose { .. }
                 | Action::KillService { .. }
+                | Action::DiskFailure { .. }
                 | Action::Write { .. }
                 | Action::Reboot { .. }
                 | Action::ClusterRestart { .. }

@@ -54,6 +54,7 @@ impl Driver {
             cuts: BTreeSet::new(),
             running: [false; 2],
             killed: [false; 2],
+            disk_failed: [false; 2],
             on_disk: [0; 2],
             acked: 0,
             must_have: [0; 2],
@@ -99,7 +100,11 @@ impl Driver {
         if let Some(&(by, target, _)) = s.fences.iter().next() {
             return Some(Action::Fence { by, target });
         }
-        if let Some(&(node, peer)) = s.handlers.iter().next() {
+        if let Some(&(node, peer)) = s
+            .handlers
+            .iter()
+            .find(|_| self.fence_peer_handler() != crate::check::config::FencePeerChoice::Hang)
+        {
             return Some(Action::FencePeer { node, peer });
         }
         s.timers
@@ -117,7 +122,12 @@ impl Driver {
         // DRBD connects before Heartbeat starts the resources (Heartbeat's initdead,
         // drbddisk's wait-for-connection): keep the rings quiet until the replicas have
         // shaken hands.
-        let rings: Vec<Cut> = (0..self.cfg.rings)
+        // With `boot_order = "together"` nothing is held back.
+        let held = match self.cfg.boot_order {
+            crate::check::config::BootOrder::DrbdFirst => self.cfg.rings,
+            crate::check::config::BootOrder::Together => 0,
+        };
+        let rings: Vec<Cut> = (0..held)
             .map(|r| Cut {
                 x: A,
                 y: B,
