@@ -29,8 +29,9 @@ const RING_MAGIC: [u8; 4] = *b"DHB1";
 pub const RING_VERSION: u8 = 2;
 /// Bytes of a ring datagram's header: magic, version, zero, sender, incarnation, seq.
 const RING_HEADER: usize = 4 + 1 + 1 + 2 + 8 + 8;
-/// The wire version; a peer speaking another is refused.
-pub const WIRE_VERSION: u8 = 1;
+/// The wire version; a peer speaking another is refused. 2: a replicated write (`Data`)
+/// carries a run of blocks (first block, count, their bytes) instead of one block.
+pub const WIRE_VERSION: u8 = 2;
 /// Bytes of a stream frame's header.
 pub const HEADER_LEN: usize = 16;
 /// The largest payload accepted: a handshake carries the whole out-of-sync bitmap, and a
