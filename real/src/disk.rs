@@ -7,11 +7,11 @@
 //! amortises one flush over many transactions, without ever completing a write before it
 //! is durable.
 //!
-//! The machine speaks in 4 KiB blocks; a 64 KiB client write is 16 of them. The loop hands
-//! over everything one input produced as one batch (one wake-up of this thread, not 16),
-//! and the thread writes a run of requests for consecutive blocks with one `pwrite` (and
-//! reads one with one `pread`): the syscall count follows the client's requests, not the
-//! block size.
+//! A request covers a run of blocks (a 64 KiB client write is one request of 16 blocks),
+//! written with one `pwrite` straight from its payload (read with one `pread` into the
+//! buffer that becomes the payload). The loop hands over everything one input produced as
+//! one batch (one wake-up of this thread), and requests for consecutive blocks in a batch
+//! (a peer's stream of 4 KiB writes) are joined into one call as well.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
