@@ -66,6 +66,7 @@ fn run_more(lab: &mut Cluster<Replica>, first: u64, count: u64, depth: u64) -> u
                 ReplicaCommand::Write {
                     id: WriteId(next),
                     block: next % BLOCKS,
+                    count: 1,
                     data: payload,
                 },
             );

@@ -6,8 +6,8 @@
 //! knows what finished without keeping a table of its own.
 
 use core::fmt;
-use std::sync::Arc;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::{ReadId, WriteId};
@@ -19,17 +19,22 @@ pub type BlockNo = u64;
 /// Bytes per block (src: UG84 internals, bitmap granularity).
 pub const BLOCK_SIZE: u64 = 4096;
 
-/// The content of one block write. An empty payload stands for a block of zeroes.
+/// The content of a write of one block or of a run of consecutive blocks.
 ///
-/// Shared (`Arc`), so a write fanned out to the local disk and the peer is not copied.
-/// The checker and the simulator use 8-byte payloads made with [`Payload::from_u64`],
-/// naming the write; the daemon uses whole blocks.
+/// A run of `count` blocks is their bytes one after the other; an empty payload stands
+/// for zeroes (of every block of the run), and a payload shorter than the run is padded
+/// with zeroes ([`Payload::block`] gives one block of a run). The checker and the
+/// simulator write single blocks with 8-byte payloads made with [`Payload::from_u64`],
+/// naming the write; the daemon writes whole blocks, a client request's run at once.
+///
+/// Shared and sliceable (`bytes::Bytes`), so a write fanned out to the local disk and the
+/// peer is not copied, and a client's buffer becomes a payload without a copy.
 ///
 /// Serialized as bytes, not as a sequence of numbers: the same encoding in postcard (a
 /// length, then the bytes), but copied in one go instead of visited byte by byte, which
 /// was half of a replica's CPU time on the daemon's replication link.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Payload(Arc<[u8]>);
+pub struct Payload(Bytes);
 
 impl Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -58,7 +63,7 @@ impl<'de> serde::de::Visitor<'de> for PayloadVisitor {
     }
 
     fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Payload, E> {
-        Ok(Payload(Arc::from(v)))
+        Ok(Payload::from_vec(v))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Payload, A::Error> {
@@ -66,14 +71,43 @@ impl<'de> serde::de::Visitor<'de> for PayloadVisitor {
         while let Some(b) = seq.next_element::<u8>()? {
             bytes.push(b);
         }
-        Ok(Payload(Arc::from(bytes)))
+        Ok(Payload::from_vec(bytes))
     }
 }
 
 impl Payload {
     /// A payload of arbitrary bytes.
     pub fn new(bytes: &[u8]) -> Payload {
-        Payload(Arc::from(bytes))
+        Payload(Bytes::copy_from_slice(bytes))
+    }
+
+    /// A payload of the bytes of `v`, without copying them.
+    pub fn from_vec(v: Vec<u8>) -> Payload {
+        Payload(Bytes::from(v))
+    }
+
+    /// The bytes as a vector: without a copy when nothing else shares them (a read's
+    /// buffer on its way to the client).
+    pub fn into_vec(self) -> Vec<u8> {
+        Vec::from(self.0)
+    }
+
+    /// The bytes `start..end` (clamped to the payload), sharing them without a copy.
+    pub fn slice(&self, start: usize, end: usize) -> Payload {
+        let end = end.min(self.0.len());
+        Payload(self.0.slice(start.min(end)..end))
+    }
+
+    /// Block `i` of a run this payload holds: the payload itself for a single block
+    /// (`count` = 1), otherwise bytes `i * BLOCK_SIZE` onwards, at most a block (shorter
+    /// or empty where the payload ends early: the rest is zeroes).
+    pub fn block(&self, i: u32, count: u32) -> Payload {
+        if count <= 1 {
+            return self.clone();
+        }
+        let bs = BLOCK_SIZE as usize;
+        let start = (i as usize).saturating_mul(bs);
+        self.slice(start, start.saturating_add(bs))
     }
 
     /// An 8-byte payload naming a value, e.g. a write number.
@@ -95,7 +129,7 @@ impl Payload {
 
     /// A block of zeroes, written as an empty payload (what a never-written block holds).
     pub fn zeroes() -> Payload {
-        Payload::new(&[])
+        Payload(Bytes::new())
     }
 
     /// True for [`Payload::zeroes`].
@@ -120,28 +154,33 @@ pub enum DiskToken {
     AppWrite(WriteId),
     /// An application read.
     AppRead(ReadId),
-    /// A write replicated from the peer.
-    PeerWrite(WriteId, BlockNo),
+    /// A write replicated from the peer: its id, first block and number of blocks.
+    PeerWrite(WriteId, BlockNo, u32),
     /// A sync source reading a dirty block to send it.
     ResyncRead(BlockNo),
     /// A sync target writing a block it received.
     ResyncWrite(BlockNo),
 }
 
-/// One disk operation.
+/// One disk operation, on a run of `count` consecutive blocks from `block` (1 for the
+/// checker's and the simulator's writes; a client request's run in the daemon).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DiskOp {
-    /// Write one block (durably: the completion means it is on stable storage).
+    /// Write the run (durably: the completion means it is on stable storage).
     Write {
-        /// Which block.
+        /// The first block.
         block: BlockNo,
-        /// Its new content.
+        /// How many blocks.
+        count: u32,
+        /// Their new content (see [`Payload`] for runs).
         data: Payload,
     },
-    /// Read one block.
+    /// Read the run.
     Read {
-        /// Which block.
+        /// The first block.
         block: BlockNo,
+        /// How many blocks.
+        count: u32,
     },
 }
 
@@ -167,7 +206,7 @@ pub enum DiskError {
 pub struct DiskCompletion {
     /// The request's token.
     pub token: DiskToken,
-    /// For a read, the block's content (`None`: never written, i.e. zeroes); for a
+    /// For a read, the run's content (`None`: zeroes; see [`Payload`] for runs); for a
     /// write, `None`.
     pub result: Result<Option<Payload>, DiskError>,
 }

@@ -312,6 +312,7 @@ fn a_heartbeat_take_over_under_protocol_b_waits_for_the_writes_the_peer_received
         GuestCommand::Replica(ReplicaCommand::Write {
             id: model::WriteId(1),
             block: 7,
+            count: 1,
             data: model::Payload::from_u64(1),
         }),
     );

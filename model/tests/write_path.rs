@@ -139,6 +139,7 @@ fn a_secondary_refuses_application_io_and_reads_are_local() {
         ReplicaCommand::Read {
             id: model::ReadId(9),
             block: 5,
+            count: 1,
         },
     );
     lab.run_for(Duration::from_millis(20));

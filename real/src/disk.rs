@@ -7,11 +7,11 @@
 //! amortises one flush over many transactions, without ever completing a write before it
 //! is durable.
 //!
-//! The machine speaks in 4 KiB blocks; a 64 KiB client write is 16 of them. The loop hands
-//! over everything one input produced as one batch (one wake-up of this thread, not 16),
-//! and the thread writes a run of requests for consecutive blocks with one `pwrite` (and
-//! reads one with one `pread`): the syscall count follows the client's requests, not the
-//! block size.
+//! A request covers a run of blocks (a 64 KiB client write is one request of 16 blocks),
+//! written with one `pwrite` straight from its payload (read with one `pread` into the
+//! buffer that becomes the payload). The loop hands over everything one input produced as
+//! one batch (one wake-up of this thread), and requests for consecutive blocks in a batch
+//! (a peer's stream of 4 KiB writes) are joined into one call as well.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -142,31 +142,28 @@ impl BackingDisk {
     }
 
     /// Carries out `run` (requests of one kind for consecutive blocks, see
-    /// [`run_length`]) with one call, or one by one if that call fails, so an error is
-    /// told for the block it belongs to.
+    /// [`run_length`]) with one call, or request by request if that call fails, so an
+    /// error is told for the request it belongs to.
     fn execute_run(
         &self,
         run: &[DiskRequest],
         scratch: &mut Vec<u8>,
         results: &mut Vec<DiskCompletion>,
     ) {
-        let first = match run.first() {
-            Some(r) => r,
-            None => return,
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            return;
         };
-        let bs = BLOCK_SIZE as usize;
-        let offset = self.offset(block_of(&first.op)).filter(|_| run.len() > 1);
-        let last_in_range = self.offset(block_of(&first.op).saturating_add(run.len() as u64 - 1));
-        if let (Some(offset), Some(_)) = (offset, last_in_range) {
-            scratch.clear();
+        let start = span_of(&first.op).0;
+        let (last_block, last_count) = span_of(&last.op);
+        let blocks = last_block.saturating_add(u64::from(last_count)) - start;
+        if run.len() > 1 && self.span(start, blocks).is_some() {
+            let offset = start * BLOCK_SIZE;
             match first.op {
                 DiskOp::Write { .. } => {
+                    scratch.clear();
                     for r in run {
-                        if let DiskOp::Write { data, .. } = &r.op {
-                            let bytes = data.as_bytes();
-                            let n = bytes.len().min(bs);
-                            scratch.extend_from_slice(&bytes[..n]);
-                            scratch.resize(scratch.len() + bs - n, 0);
+                        if let DiskOp::Write { count, data, .. } = &r.op {
+                            append_padded(scratch, data, *count);
                         }
                     }
                     if self.file.write_all_at(scratch, offset).is_ok() {
@@ -178,63 +175,66 @@ impl BackingDisk {
                     }
                 }
                 DiskOp::Read { .. } => {
-                    scratch.resize(run.len() * bs, 0);
-                    if self.file.read_exact_at(scratch, offset).is_ok() {
-                        results.extend(run.iter().zip(scratch.chunks_exact(bs)).map(
-                            |(r, block)| DiskCompletion {
+                    // One buffer for the run; each request's payload is a slice of it.
+                    let mut buf = vec![0u8; blocks as usize * BLOCK_SIZE as usize];
+                    if self.file.read_exact_at(&mut buf, offset).is_ok() {
+                        let all = Payload::from_vec(buf);
+                        results.extend(run.iter().map(|r| {
+                            let (block, count) = span_of(&r.op);
+                            let at = ((block - start) * BLOCK_SIZE) as usize;
+                            let len = count as usize * BLOCK_SIZE as usize;
+                            DiskCompletion {
                                 token: r.token,
-                                result: Ok(Some(Payload::new(block))),
-                            },
-                        ));
+                                result: Ok(Some(all.slice(at, at + len))),
+                            }
+                        }));
                         return;
                     }
                 }
             }
         }
         // One request, a run reaching past the end, or a run whose call failed.
-        scratch.clear();
-        scratch.resize(bs, 0);
         results.extend(run.iter().map(|r| DiskCompletion {
             token: r.token,
             result: self.execute(&r.op, scratch),
         }));
     }
 
-    /// The byte offset of `block`, if the disk has it.
-    fn offset(&self, block: u64) -> Option<u64> {
-        block
-            .checked_mul(BLOCK_SIZE)
-            .filter(|_| block < self.blocks)
+    /// The byte offset of `block..block + count`, if the disk has all of it.
+    fn span(&self, block: u64, count: u64) -> Option<u64> {
+        let end = block.checked_add(count)?;
+        (count > 0 && end <= self.blocks).then(|| block * BLOCK_SIZE)
     }
 
-    fn execute(&self, op: &DiskOp, zero: &mut [u8]) -> Result<Option<Payload>, DiskError> {
-        let at = |block: u64| self.offset(block);
+    /// One request with one call; a full-length payload is written as it is, without a
+    /// copy.
+    fn execute(&self, op: &DiskOp, scratch: &mut Vec<u8>) -> Result<Option<Payload>, DiskError> {
+        let (block, count) = span_of(op);
+        let offset = self.span(block, u64::from(count)).ok_or(DiskError::Io)?;
+        let len = count as usize * BLOCK_SIZE as usize;
         match op {
-            DiskOp::Write { block, data } => {
-                let offset = at(*block).ok_or(DiskError::Io)?;
+            DiskOp::Write { data, .. } => {
                 let bytes = data.as_bytes();
-                let result = if bytes.len() == BLOCK_SIZE as usize {
+                let result = if bytes.len() == len {
                     self.file.write_all_at(bytes, offset)
                 } else {
                     // Zeroes (an empty payload) or a short payload padded with zeroes.
-                    zero.fill(0);
-                    let n = bytes.len().min(zero.len());
-                    zero[..n].copy_from_slice(&bytes[..n]);
-                    self.file.write_all_at(zero, offset)
+                    scratch.clear();
+                    append_padded(scratch, data, count);
+                    self.file.write_all_at(scratch, offset)
                 };
                 result.map(|()| None).map_err(|e| {
-                    tracing::error!(disk = %self.path.display(), block, error = %e, "write failed");
+                    tracing::error!(disk = %self.path.display(), block, count, error = %e, "write failed");
                     DiskError::Io
                 })
             }
-            DiskOp::Read { block } => {
-                let offset = at(*block).ok_or(DiskError::Io)?;
-                let mut buf = vec![0u8; BLOCK_SIZE as usize];
+            DiskOp::Read { .. } => {
+                let mut buf = vec![0u8; len];
                 self.file
                     .read_exact_at(&mut buf, offset)
-                    .map(|()| Some(Payload::new(&buf)))
+                    .map(|()| Some(Payload::from_vec(buf)))
                     .map_err(|e| {
-                        tracing::error!(disk = %self.path.display(), block, error = %e, "read failed");
+                        tracing::error!(disk = %self.path.display(), block, count, error = %e, "read failed");
                         DiskError::Io
                     })
             }
@@ -242,27 +242,44 @@ impl BackingDisk {
     }
 }
 
-fn block_of(op: &DiskOp) -> u64 {
+/// Appends the `count` blocks `data` stands for: its bytes, at most `count` blocks of
+/// them, then zeroes up to `count` blocks (an empty or short payload).
+fn append_padded(out: &mut Vec<u8>, data: &Payload, count: u32) {
+    let len = count as usize * BLOCK_SIZE as usize;
+    let bytes = data.as_bytes();
+    let n = bytes.len().min(len);
+    out.extend_from_slice(&bytes[..n]);
+    out.resize(out.len() + len - n, 0);
+}
+
+/// The first block and the number of blocks of a request.
+fn span_of(op: &DiskOp) -> (u64, u32) {
     match op {
-        DiskOp::Write { block, .. } | DiskOp::Read { block } => *block,
+        DiskOp::Write { block, count, .. } | DiskOp::Read { block, count } => (*block, *count),
     }
 }
 
 /// How many requests from the front of `reqs` form a run: all writes or all reads, each
-/// for the block after the previous one's, at most [`MAX_RUN`]. Consecutive in the batch
-/// and in blocks, they never overlap, so one call does what they would one by one.
+/// starting at the block after the previous one's last, at most [`MAX_RUN`] blocks in
+/// all. Consecutive in the batch and in blocks, they never overlap, so one call does
+/// what they would one by one.
 fn run_length(reqs: &[DiskRequest]) -> usize {
     let Some(first) = reqs.first() else {
         return 0;
     };
     let write = matches!(first.op, DiskOp::Write { .. });
+    let (start, count) = span_of(&first.op);
+    let mut next = start.saturating_add(u64::from(count));
+    let mut blocks = u64::from(count);
     let mut n = 1;
-    while n < reqs.len().min(MAX_RUN) {
-        let r = &reqs[n];
+    while let Some(r) = reqs.get(n) {
+        let (block, count) = span_of(&r.op);
         let same_kind = matches!(r.op, DiskOp::Write { .. }) == write;
-        if !same_kind || block_of(&r.op) != block_of(&first.op).wrapping_add(n as u64) {
+        blocks = blocks.saturating_add(u64::from(count));
+        if !same_kind || block != next || blocks > MAX_RUN as u64 {
             break;
         }
+        next = block.saturating_add(u64::from(count));
         n += 1;
     }
     n
@@ -293,6 +310,7 @@ mod tests {
                 token: DiskToken::AppWrite(WriteId(1)),
                 op: DiskOp::Write {
                     block: 2,
+                    count: 1,
                     data: Payload::new(&block),
                 },
             },
@@ -300,6 +318,7 @@ mod tests {
                 token: DiskToken::AppWrite(WriteId(2)),
                 op: DiskOp::Write {
                     block: 9,
+                    count: 1,
                     data: Payload::new(&block),
                 },
             },
@@ -316,7 +335,7 @@ mod tests {
         assert!(bytes[..2 * 4096].iter().all(|&b| b == 0));
         tx.send(vec![DiskRequest {
             token: DiskToken::ResyncRead(2),
-            op: DiskOp::Read { block: 2 },
+            op: DiskOp::Read { block: 2, count: 1 },
         }])
         .expect("send");
         let read = rt.block_on(done_rx.recv()).expect("completion");
@@ -329,6 +348,7 @@ mod tests {
             token: DiskToken::AppWrite(WriteId(id)),
             op: DiskOp::Write {
                 block,
+                count: 1,
                 data: if byte == 0 {
                     Payload::zeroes()
                 } else {
@@ -354,15 +374,15 @@ mod tests {
             write(6, 5, 0xb1),
             DiskRequest {
                 token: DiskToken::ResyncRead(5),
-                op: DiskOp::Read { block: 5 },
+                op: DiskOp::Read { block: 5, count: 1 },
             },
             DiskRequest {
                 token: DiskToken::ResyncRead(6),
-                op: DiskOp::Read { block: 6 },
+                op: DiskOp::Read { block: 6, count: 1 },
             },
             DiskRequest {
                 token: DiskToken::ResyncRead(7),
-                op: DiskOp::Read { block: 7 },
+                op: DiskOp::Read { block: 7, count: 1 },
             },
         ];
         assert_eq!(run_length(&batch), 5);
@@ -399,6 +419,77 @@ mod tests {
             "blocks 0-4 untouched"
         );
         assert_eq!(bytes.len(), 8 * 4096, "nothing written past the end");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_request_for_a_run_is_one_request_and_runs_of_runs_join() {
+        let path = std::env::temp_dir().join(format!("dualha-runs-{}.img", std::process::id()));
+        std::fs::write(&path, vec![0x55u8; 8 * 4096]).expect("create");
+        let disk = BackingDisk::open(&path).expect("open");
+        let mut three = vec![0xa0u8; 4096];
+        three.extend_from_slice(&[0xa1; 4096]);
+        three.extend_from_slice(&[0xa2; 4096]);
+        let batch = vec![
+            DiskRequest {
+                token: DiskToken::AppWrite(WriteId(1)),
+                op: DiskOp::Write {
+                    block: 1,
+                    count: 3,
+                    data: Payload::from_vec(three),
+                },
+            },
+            // Zeroes for blocks 4-5, joined to the run before.
+            DiskRequest {
+                token: DiskToken::AppWrite(WriteId(2)),
+                op: DiskOp::Write {
+                    block: 4,
+                    count: 2,
+                    data: Payload::zeroes(),
+                },
+            },
+            // Past the end.
+            DiskRequest {
+                token: DiskToken::AppWrite(WriteId(3)),
+                op: DiskOp::Write {
+                    block: 7,
+                    count: 2,
+                    data: Payload::zeroes(),
+                },
+            },
+            DiskRequest {
+                token: DiskToken::ResyncRead(0),
+                op: DiskOp::Read { block: 0, count: 2 },
+            },
+            DiskRequest {
+                token: DiskToken::ResyncRead(2),
+                op: DiskOp::Read { block: 2, count: 3 },
+            },
+        ];
+        assert_eq!(run_length(&batch), 2);
+        assert_eq!(run_length(&batch[2..]), 1);
+        assert_eq!(run_length(&batch[3..]), 2);
+        let mut scratch = Vec::new();
+        let mut results = Vec::new();
+        let mut i = 0;
+        while i < batch.len() {
+            let n = run_length(&batch[i..]);
+            disk.execute_run(&batch[i..i + n], &mut scratch, &mut results);
+            i += n;
+        }
+        let ok: Vec<bool> = results.iter().map(|c| c.result.is_ok()).collect();
+        assert_eq!(ok, [true, true, false, true, true]);
+        let bytes = std::fs::read(&path).expect("read");
+        let filled =
+            |from: usize, to: usize, b: u8| bytes[from * 4096..to * 4096].iter().all(|&x| x == b);
+        assert!(filled(0, 1, 0x55) && filled(1, 2, 0xa0) && filled(2, 3, 0xa1));
+        assert!(filled(3, 4, 0xa2) && filled(4, 6, 0) && filled(6, 8, 0x55));
+        let read = |k: usize| match &results[k].result {
+            Ok(Some(p)) => p.as_bytes().to_vec(),
+            other => panic!("read {k}: {other:?}"),
+        };
+        assert_eq!(read(3), bytes[..2 * 4096].to_vec());
+        assert_eq!(read(4), bytes[2 * 4096..5 * 4096].to_vec());
         let _ = std::fs::remove_file(&path);
     }
 }

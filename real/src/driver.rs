@@ -256,7 +256,7 @@ impl Driver {
                 let done = match op {
                     BlockOp::Read { offset, len } => self.io.read(offset, len, reply, &mut cmds),
                     BlockOp::Write { offset, data } => {
-                        self.io.write(offset, &data, reply, &mut cmds)
+                        self.io.write(offset, data, reply, &mut cmds)
                     }
                     BlockOp::WriteZeroes { offset, len } => {
                         self.io.write_zeroes(offset, len, reply, &mut cmds)

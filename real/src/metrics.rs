@@ -78,15 +78,19 @@ pub fn render(s: &NodeStatus, shared: &Shared) -> String {
     };
     reg.register(
         "writes_acked",
-        "Application writes acknowledged",
+        "Replica writes acknowledged (one per run of blocks: a 64 KiB client write is one)",
         counter(s.writes_acked),
     );
     reg.register(
         "writes_failed",
-        "Application writes failed",
+        "Replica writes failed (one per run of blocks)",
         counter(s.writes_failed),
     );
-    reg.register("reads", "Application reads answered", counter(s.reads));
+    reg.register(
+        "reads",
+        "Replica reads answered (one per run of blocks)",
+        counter(s.reads),
+    );
     reg.register(
         "nbd_write_seconds",
         "Time from an NBD write's arrival to its acknowledgement",

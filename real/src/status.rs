@@ -45,7 +45,7 @@ pub struct NodeStatus {
     pub group: String,
     /// Each resource of the group and its state here.
     pub resources: Vec<(String, String)>,
-    /// Application writes acknowledged since start.
+    /// Replica writes (runs of blocks) acknowledged since start.
     pub writes_acked: u64,
     /// Application writes failed since start.
     pub writes_failed: u64,

@@ -139,6 +139,10 @@ async fn read_frame<R: AsyncReadExt + Unpin>(r: &mut R) -> Result<Option<WireMsg
     Ok(Some(decode_payload(h, &payload)?))
 }
 
+/// Frames gathered for one write to the replication socket, at most (a little more: the
+/// last frame is whole).
+const SEND_BATCH_BYTES: usize = 1 << 20;
+
 /// Most messages handed to the loop as one event.
 const MAX_RECV_BATCH: usize = 256;
 
@@ -259,13 +263,20 @@ async fn connection(
         return Ok(());
     }
     let writer = async move {
+        // The handshake's buffer is empty (flushed); from here frames are encoded into one
+        // buffer of our own and written with one call, without a second copy.
+        let mut write = write.into_inner();
+        let mut buf = Vec::with_capacity(256 << 10);
         while let Some(msg) = rx.recv().await {
-            write_frame(&mut write, &WireMsg::Guest(msg)).await?;
-            // Send everything queued, then flush once: batching without delaying.
-            while let Ok(msg) = rx.try_recv() {
-                write_frame(&mut write, &WireMsg::Guest(msg)).await?;
+            buf.clear();
+            wire::encode_frame_into(&WireMsg::Guest(msg), &mut buf)?;
+            // Send everything queued in one write: batching without delaying.
+            while buf.len() < SEND_BATCH_BYTES
+                && let Ok(msg) = rx.try_recv()
+            {
+                wire::encode_frame_into(&WireMsg::Guest(msg), &mut buf)?;
             }
-            write.flush().await?;
+            write.write_all(&buf).await?;
         }
         Ok::<(), LinkError>(())
     };

@@ -29,8 +29,9 @@ const RING_MAGIC: [u8; 4] = *b"DHB1";
 pub const RING_VERSION: u8 = 2;
 /// Bytes of a ring datagram's header: magic, version, zero, sender, incarnation, seq.
 const RING_HEADER: usize = 4 + 1 + 1 + 2 + 8 + 8;
-/// The wire version; a peer speaking another is refused.
-pub const WIRE_VERSION: u8 = 1;
+/// The wire version; a peer speaking another is refused. 2: a replicated write (`Data`)
+/// carries a run of blocks (first block, count, their bytes) instead of one block.
+pub const WIRE_VERSION: u8 = 2;
 /// Bytes of a stream frame's header.
 pub const HEADER_LEN: usize = 16;
 /// The largest payload accepted: a handshake carries the whole out-of-sync bitmap, and a
@@ -170,18 +171,42 @@ pub enum WireError {
 
 /// Encodes one stream frame.
 pub fn encode_frame(msg: &WireMsg) -> Result<Vec<u8>, WireError> {
-    let payload = postcard::to_stdvec(msg).map_err(|e| WireError::Decode(e.to_string()))?;
-    if payload.len() > MAX_FRAME {
-        return Err(WireError::TooLong(payload.len()));
-    }
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&STREAM_MAGIC);
-    out.push(WIRE_VERSION);
-    out.extend_from_slice(&[0, 0, 0]);
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
-    out.extend_from_slice(&payload);
+    let mut out = Vec::new();
+    encode_frame_into(msg, &mut out)?;
     Ok(out)
+}
+
+/// Appends one stream frame to `out`: the message is encoded in place after room for
+/// the header, so a block's bytes are copied once, not three times. On an error `out`
+/// is as it was.
+pub fn encode_frame_into(msg: &WireMsg, out: &mut Vec<u8>) -> Result<(), WireError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    if let Err(e) = postcard::to_extend(msg, Append(out)) {
+        out.truncate(start);
+        return Err(WireError::Decode(e.to_string()));
+    }
+    let len = out.len() - start - HEADER_LEN;
+    if len > MAX_FRAME {
+        out.truncate(start);
+        return Err(WireError::TooLong(len));
+    }
+    let crc = crc32fast::hash(&out[start + HEADER_LEN..]);
+    let header = &mut out[start..start + HEADER_LEN];
+    header[..4].copy_from_slice(&STREAM_MAGIC);
+    header[4] = WIRE_VERSION;
+    header[8..12].copy_from_slice(&(len as u32).to_be_bytes());
+    header[12..16].copy_from_slice(&crc.to_be_bytes());
+    Ok(())
+}
+
+/// Lets postcard append to a borrowed vector (a slice's bytes are appended as one copy).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
 }
 
 /// A parsed header: how many payload bytes follow and their checksum.
@@ -321,6 +346,31 @@ mod tests {
         let header: [u8; HEADER_LEN] = bytes[..HEADER_LEN].try_into().expect("header");
         let h = decode_header(&header)?;
         decode_payload(h, &bytes[HEADER_LEN..])
+    }
+
+    #[test]
+    fn frames_appended_to_one_buffer_decode_one_after_the_other() {
+        let first = WireMsg::Guest(guest_msg());
+        let second = WireMsg::Refused {
+            reason: "second".into(),
+        };
+        let mut buf = b"earlier".to_vec();
+        encode_frame_into(&first, &mut buf).expect("encodes");
+        encode_frame_into(&second, &mut buf).expect("encodes");
+        assert_eq!(&buf[..7], b"earlier");
+        assert_eq!(
+            buf[7..7 + encode_frame(&first).expect("encodes").len()],
+            encode_frame(&first).expect("encodes")[..]
+        );
+        let mut rest = &buf[7..];
+        for want in [first, second] {
+            let header: [u8; HEADER_LEN] = rest[..HEADER_LEN].try_into().expect("header");
+            let h = decode_header(&header).expect("header");
+            let body = &rest[HEADER_LEN..HEADER_LEN + h.len];
+            assert_eq!(decode_payload(h, body), Ok(want));
+            rest = &rest[HEADER_LEN + h.len..];
+        }
+        assert!(rest.is_empty());
     }
 
     #[test]

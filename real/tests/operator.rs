@@ -116,7 +116,8 @@ fn status_commands_and_metrics_show_the_pair() {
     assert_eq!(metric(&m, "dualha_primary "), 1.0);
     assert_eq!(metric(&m, "dualha_connected "), 1.0);
     assert_eq!(metric(&m, "dualha_out_of_sync_bytes "), 0.0);
-    assert!(metric(&m, "dualha_writes_acked_total ") >= 16.0, "{m}");
+    // One replica write for the 64 KiB run (it was 16, one per block, before runs).
+    assert!(metric(&m, "dualha_writes_acked_total ") >= 1.0, "{m}");
     assert!(metric(&m, "dualha_nbd_write_seconds_count ") >= 1.0, "{m}");
 
     // Degraded: bravo gone, alpha's writes are out of sync, and the metrics say so.

@@ -89,13 +89,16 @@ pub enum ReplicaMsg {
 /// A message inside a replication connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ConnMsg {
-    /// An application write to mirror (`P_DATA`).
+    /// An application write to mirror (`P_DATA`): a run of `count` blocks from `block`,
+    /// acknowledged as one.
     Data {
         /// The application's write id.
         write: WriteId,
-        /// Which block.
+        /// The first block.
         block: BlockNo,
-        /// Its content.
+        /// How many blocks.
+        count: u32,
+        /// Their content (see [`Payload`] for runs).
         data: Payload,
     },
     /// Protocol B: the data has arrived (`P_RECV_ACK`).

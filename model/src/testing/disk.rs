@@ -59,17 +59,34 @@ impl VirtualDisk {
             return Err(DiskError::Io);
         }
         match op {
-            DiskOp::Write { block, data } => {
+            DiskOp::Write { block, count, data } => {
                 self.writes += 1;
-                let index = usize::try_from(*block).map_err(|_| DiskError::Io)?;
-                if self.blocks.len() <= index {
-                    self.blocks.resize(index + 1, None);
+                for (i, b) in (0..*count).zip(*block..) {
+                    let index = usize::try_from(b).map_err(|_| DiskError::Io)?;
+                    if self.blocks.len() <= index {
+                        self.blocks.resize(index + 1, None);
+                    }
+                    let p = data.block(i, *count);
+                    self.blocks[index] = (!p.is_zeroes()).then_some(p);
                 }
-                self.blocks[index] = (!data.is_zeroes()).then(|| data.clone());
                 Ok(None)
             }
-            DiskOp::Read { block } => Ok(self.block(*block).cloned()),
+            DiskOp::Read { block, count: 1 } => Ok(self.block(*block).cloned()),
+            DiskOp::Read { block, count } => Ok(self.run(*block, *count)),
         }
+    }
+
+    /// A run of blocks as one payload, each block padded to its size (`None`: zeroes).
+    fn run(&self, block: BlockNo, count: u32) -> Option<Payload> {
+        let bs = crate::disk::BLOCK_SIZE as usize;
+        let mut bytes = Vec::new();
+        for (i, b) in (0..count as usize).zip(block..) {
+            if let Some(p) = self.block(b) {
+                bytes.resize(i * bs, 0);
+                bytes.extend_from_slice(&p.as_bytes()[..p.as_bytes().len().min(bs)]);
+            }
+        }
+        (!bytes.is_empty()).then(|| Payload::from_vec(bytes))
     }
 
     /// The content of `block` (`None`: zeroes).

@@ -123,6 +123,8 @@ pub struct Cluster<M: Machine> {
     pub net: VirtualNetwork,
     records: Vec<Record<M>>,
     recording: bool,
+    /// Also record `Send` and `Disk` effects.
+    recording_io: bool,
     /// What STONITH does (default: works after 1 s).
     pub fencing: FenceBehaviour,
     /// Targets the fence device cannot reach now: their STONITH fails when it would
@@ -173,6 +175,7 @@ impl<M: Machine> Cluster<M> {
             net: VirtualNetwork::new(Duration::from_micros(100)),
             records: Vec::new(),
             recording: true,
+            recording_io: false,
             fencing: FenceBehaviour::Works(Duration::from_secs(1)),
             fence_unreachable: BTreeSet::new(),
             timing: Box::new(FixedTiming),
@@ -270,6 +273,12 @@ impl<M: Machine> Cluster<M> {
     /// Whether to keep [`Record`]s (on by default; benchmarks turn it off).
     pub fn set_recording(&mut self, on: bool) {
         self.recording = on;
+    }
+
+    /// Whether [`Record`]s also hold the messages sent and the disk requests made (off by
+    /// default: tests that count them turn it on).
+    pub fn set_recording_io(&mut self, on: bool) {
+        self.recording_io = on;
     }
 
     fn try_slot(&self, id: NodeId) -> Option<&Slot<M>> {
@@ -484,6 +493,13 @@ impl<M: Machine> Cluster<M> {
 
     fn apply(&mut self, id: NodeId, out: &mut Vec<Effect<M>>) {
         for effect in out.drain(..) {
+            if self.recording_io && matches!(effect, Effect::Send { .. } | Effect::Disk(_)) {
+                self.records.push(Record {
+                    time: self.now,
+                    node: id,
+                    effect: effect.clone(),
+                });
+            }
             match effect {
                 Effect::Send { to, msg } => {
                     let Some(at) =

@@ -118,6 +118,7 @@ pub fn write(lab: &mut Lab, n: NodeId, id: u64, block: u64) {
         ReplicaCommand::Write {
             id: WriteId(id),
             block,
+            count: 1,
             data: Payload::from_u64(id),
         },
     );

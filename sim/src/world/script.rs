@@ -32,6 +32,7 @@ impl World {
             SimCommand::Guest(GuestCommand::Replica(ReplicaCommand::Write {
                 id,
                 block,
+                count: 1,
                 data: Payload::from_u64(id.0),
             })),
         );

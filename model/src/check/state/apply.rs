@@ -91,19 +91,26 @@ impl Driver {
                 };
                 let result = match req.op {
                     _ if s.disk_failed[i] => Err(DiskError::Io),
-                    DiskOp::Write { block, ref data } => {
-                        let b = bit(block);
-                        let holds = data.as_u64() == Some(block) && b != 0;
-                        if holds {
-                            s.on_disk[i] |= b;
-                        } else {
-                            s.on_disk[i] &= !b;
+                    DiskOp::Write {
+                        block,
+                        count,
+                        ref data,
+                    } => {
+                        for (k, blk) in (0..count).zip(block..) {
+                            let b = bit(blk);
+                            let holds = data.block(k, count).as_u64() == Some(blk) && b != 0;
+                            if holds {
+                                s.on_disk[i] |= b;
+                            } else {
+                                s.on_disk[i] &= !b;
+                            }
                         }
                         Ok(None)
                     }
-                    DiskOp::Read { block } => {
+                    // The checker reads single blocks only (the resync's).
+                    DiskOp::Read { block, count } => {
                         let b = bit(block);
-                        Ok((s.on_disk[i] & b != 0).then(|| Payload::from_u64(block)))
+                        Ok((count == 1 && s.on_disk[i] & b != 0).then(|| Payload::from_u64(block)))
                     }
                 };
                 self.feed(
@@ -270,6 +277,7 @@ impl Driver {
                     Input::Command(GuestCommand::Replica(ReplicaCommand::Write {
                         id: WriteId(w),
                         block: w,
+                        count: 1,
                         data: Payload::from_u64(w),
                     })),
                     log,

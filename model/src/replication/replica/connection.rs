@@ -90,7 +90,9 @@ impl Replica {
         for w in self.pending.values_mut() {
             if matches!(w.remote, RemoteHalf::Sent | RemoteHalf::Received) {
                 w.remote = RemoteHalf::Lost;
-                self.bitmap.set(w.block);
+                for b in super::io::run(w.block, w.count) {
+                    self.bitmap.set(b);
+                }
             }
         }
         self.resync = Resync::default();
@@ -302,7 +304,12 @@ impl Replica {
             return;
         }
         match msg {
-            ConnMsg::Data { write, block, data } => {
+            ConnMsg::Data {
+                write,
+                block,
+                count,
+                data,
+            } => {
                 if self.cfg.protocol == Protocol::B {
                     self.send_conn(session, ConnMsg::RecvAck { write }, out);
                 }
@@ -310,10 +317,15 @@ impl Replica {
                     self.send_conn(session, ConnMsg::NegAck { write }, out);
                     return;
                 }
+                if count == 0 || block.checked_add(u64::from(count)).is_none() {
+                    // Nothing a correct peer sends: fail it rather than write nothing.
+                    self.send_conn(session, ConnMsg::NegAck { write }, out);
+                    return;
+                }
                 self.peer_writes += 1;
                 out.push(Effect::Disk(DiskRequest {
-                    token: DiskToken::PeerWrite(write, block),
-                    op: DiskOp::Write { block, data },
+                    token: DiskToken::PeerWrite(write, block, count),
+                    op: DiskOp::Write { block, count, data },
                 }));
             }
             ConnMsg::RecvAck { write } => self.remote_progress(write, RemoteHalf::Received, out),
@@ -345,7 +357,11 @@ impl Replica {
                 if self.conn.is_sync_target() && self.disk > DiskState::Failed {
                     out.push(Effect::Disk(DiskRequest {
                         token: DiskToken::ResyncWrite(block),
-                        op: DiskOp::Write { block, data },
+                        op: DiskOp::Write {
+                            block,
+                            count: 1,
+                            data,
+                        },
                     }));
                 }
             }

@@ -51,21 +51,42 @@ enum LocalHalf {
     Failed,
 }
 
-/// An application write in flight.
+/// An application write in flight: a run of `count` blocks from `block`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct PendingWrite {
     pub(super) block: BlockNo,
+    pub(super) count: u32,
     local: LocalHalf,
     pub(super) remote: RemoteHalf,
     /// The application has had its answer (Ack or WriteFailed).
     answered: bool,
 }
 
+/// The blocks `block..block + count`.
+pub(super) fn run(block: BlockNo, count: u32) -> core::ops::Range<BlockNo> {
+    block..block.saturating_add(u64::from(count))
+}
+
 impl Replica {
-    pub(super) fn write(&mut self, id: WriteId, block: BlockNo, data: Payload, out: &mut Out) {
+    /// Whether `block..block + count` is a non-empty run inside the device.
+    fn in_range(&self, block: BlockNo, count: u32) -> bool {
+        count > 0
+            && block
+                .checked_add(u64::from(count))
+                .is_some_and(|end| end <= self.cfg.blocks)
+    }
+
+    pub(super) fn write(
+        &mut self,
+        id: WriteId,
+        block: BlockNo,
+        count: u32,
+        data: Payload,
+        out: &mut Out,
+    ) {
         let refuse = if self.role != Role::Primary {
             Some(IoError::NotPrimary)
-        } else if block >= self.cfg.blocks {
+        } else if !self.in_range(block, count) {
             Some(IoError::OutOfRange)
         } else if self.disk < DiskState::Inconsistent {
             Some(IoError::NoLocalDisk)
@@ -79,31 +100,47 @@ impl Replica {
             return;
         }
         if self.io_suspended() {
-            self.frozen.push_back((id, block, data));
+            self.frozen.push_back((id, block, count, data));
             return;
         }
-        self.start_write(id, block, data, out);
+        self.start_write(id, block, count, data, out);
     }
 
-    fn start_write(&mut self, id: WriteId, block: BlockNo, data: Payload, out: &mut Out) {
-        if self.al.begin(block) {
-            // The extent entered the activity log: that must be on disk before the write.
+    /// Starts a write of a run: one activity-log update at most, one `Data` message, one
+    /// disk request; the bitmap is marked or cleared block by block.
+    fn start_write(
+        &mut self,
+        id: WriteId,
+        block: BlockNo,
+        count: u32,
+        data: Payload,
+        out: &mut Out,
+    ) {
+        let mut al_changed = false;
+        for b in run(block, count) {
+            al_changed |= self.al.begin(b);
+        }
+        if al_changed {
+            // An extent entered the activity log: that must be on disk before the write.
             self.persist(out);
         }
         let mirror = self.conn.is_connected() && self.peer_disk >= DiskState::Inconsistent;
         let remote = match self.session {
             Some(session) if mirror => {
-                // Mirrored: the block is in sync once the peer writes it; if that fails,
-                // the failure path marks it again.
-                self.bitmap.clear(block);
-                if self.resync.reading.contains(&block) {
-                    self.resync.superseded.insert(block);
+                // Mirrored: the blocks are in sync once the peer writes them; if that
+                // fails, the failure path marks them again.
+                for b in run(block, count) {
+                    self.bitmap.clear(b);
+                    if self.resync.reading.contains(&b) {
+                        self.resync.superseded.insert(b);
+                    }
                 }
                 self.send_conn(
                     session,
                     ConnMsg::Data {
                         write: id,
                         block,
+                        count,
                         data: data.clone(),
                     },
                     out,
@@ -111,18 +148,21 @@ impl Replica {
                 RemoteHalf::Sent
             }
             _ => {
-                self.bitmap.set(block);
+                for b in run(block, count) {
+                    self.bitmap.set(b);
+                }
                 RemoteHalf::NotMirrored
             }
         };
         out.push(Effect::Disk(DiskRequest {
             token: DiskToken::AppWrite(id),
-            op: DiskOp::Write { block, data },
+            op: DiskOp::Write { block, count, data },
         }));
         self.pending.insert(
             id,
             PendingWrite {
                 block,
+                count,
                 local: LocalHalf::Pending,
                 remote,
                 answered: false,
@@ -162,9 +202,11 @@ impl Replica {
             }
         }
         if w.answered && w.local != LocalHalf::Pending && w.remote.settled() {
-            let block = w.block;
+            let (block, count) = (w.block, w.count);
             self.pending.remove(&id);
-            self.al.end(block);
+            for b in run(block, count) {
+                self.al.end(b);
+            }
         }
     }
 
@@ -183,7 +225,7 @@ impl Replica {
                 out.push(Effect::WriteFailed { write: id, error });
             }
         }
-        for (id, _, _) in self.frozen.drain(..) {
+        for (id, _, _, _) in self.frozen.drain(..) {
             out.push(Effect::WriteFailed { write: id, error });
         }
         self.progress_all(out);
@@ -205,18 +247,18 @@ impl Replica {
             }
             out.push(Effect::Event(ReplicaNotice::IoResumed));
             self.progress_all(out);
-            while let Some((id, block, data)) = self.frozen.pop_front() {
-                self.write(id, block, data, out);
+            while let Some((id, block, count, data)) = self.frozen.pop_front() {
+                self.write(id, block, count, data, out);
             }
         } else if !was_suspended && now_suspended {
             out.push(Effect::Event(ReplicaNotice::IoSuspended));
         }
     }
 
-    pub(super) fn read(&mut self, id: ReadId, block: BlockNo, out: &mut Out) {
+    pub(super) fn read(&mut self, id: ReadId, block: BlockNo, count: u32, out: &mut Out) {
         let error = if self.role != Role::Primary {
             Some(IoError::NotPrimary)
-        } else if block >= self.cfg.blocks {
+        } else if !self.in_range(block, count) {
             Some(IoError::OutOfRange)
         } else if self.disk < DiskState::UpToDate {
             Some(IoError::NoLocalDisk)
@@ -230,7 +272,7 @@ impl Replica {
             }),
             None => out.push(Effect::Disk(DiskRequest {
                 token: DiskToken::AppRead(id),
-                op: DiskOp::Read { block },
+                op: DiskOp::Read { block, count },
             })),
         }
     }
@@ -282,11 +324,13 @@ impl Replica {
                 }
                 out.push(Effect::ReadDone { read: id, result });
             }
-            DiskToken::PeerWrite(write, block) => {
+            DiskToken::PeerWrite(write, block, count) => {
                 self.peer_writes = self.peer_writes.saturating_sub(1);
                 if ok {
                     if self.conn.is_sync_target() {
-                        self.bitmap.clear(block);
+                        for b in run(block, count) {
+                            self.bitmap.clear(b);
+                        }
                     }
                     if let Some(session) = self.session {
                         self.send_conn(session, ConnMsg::WriteAck { write }, out);
@@ -328,8 +372,9 @@ impl Replica {
         }
         w.remote = reached;
         if reached == RemoteHalf::Lost {
-            let block = w.block;
-            self.bitmap.set(block);
+            for b in run(w.block, w.count) {
+                self.bitmap.set(b);
+            }
         }
         self.progress(write, out);
     }

@@ -44,21 +44,28 @@ use resync::{Resync, SyncPlan};
 /// An operator or application request to a replica (`drbdadm` and the block device).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaCommand {
-    /// An application write.
+    /// An application write of `count` consecutive blocks from `block`: one write id,
+    /// one `Data` message, one acknowledgement and one disk request for the run (a
+    /// client's 64 KiB request is one write of 16 blocks), the bitmap kept per block.
     Write {
         /// The application's id for it.
         id: WriteId,
-        /// Which block.
+        /// The first block.
         block: BlockNo,
-        /// Its content.
+        /// How many blocks (at least 1).
+        count: u32,
+        /// Their content (see [`Payload`] for runs).
         data: Payload,
     },
-    /// An application read (served from the local disk).
+    /// An application read of `count` consecutive blocks from `block` (served from the
+    /// local disk).
     Read {
         /// The application's id for it.
         id: ReadId,
-        /// Which block.
+        /// The first block.
         block: BlockNo,
+        /// How many blocks (at least 1).
+        count: u32,
     },
     /// `drbdadm primary [--force]`.
     Promote {
@@ -146,7 +153,7 @@ pub struct Replica {
     /// (DRBD's `active_ee`).
     peer_writes: u32,
     /// Writes that arrived while I/O was frozen, in arrival order.
-    frozen: VecDeque<(WriteId, BlockNo, Payload)>,
+    frozen: VecDeque<(WriteId, BlockNo, u32, Payload)>,
     /// I/O frozen by `resource-and-stonith` until `fence-peer` answers.
     susp_fen: bool,
     /// A new current UUID is due once I/O resumes (`NEW_CUR_UUID`).
@@ -410,8 +417,13 @@ impl Machine for Replica {
     fn handle(&mut self, _now: Time, input: Input<Self>, out: &mut Vec<Effect<Self>>) {
         match input {
             Input::Command(cmd) => match cmd {
-                ReplicaCommand::Write { id, block, data } => self.write(id, block, data, out),
-                ReplicaCommand::Read { id, block } => self.read(id, block, out),
+                ReplicaCommand::Write {
+                    id,
+                    block,
+                    count,
+                    data,
+                } => self.write(id, block, count, data, out),
+                ReplicaCommand::Read { id, block, count } => self.read(id, block, count, out),
                 ReplicaCommand::Promote { force } => {
                     if self.role == Role::Secondary && self.promote.is_none() {
                         self.promote = Some(PendingPromote {

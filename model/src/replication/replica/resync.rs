@@ -190,7 +190,7 @@ impl Replica {
             self.resync.reading.insert(block);
             out.push(Effect::Disk(DiskRequest {
                 token: DiskToken::ResyncRead(block),
-                op: DiskOp::Read { block },
+                op: DiskOp::Read { block, count: 1 },
             }));
         }
         self.maybe_finish_resync(session, out);
