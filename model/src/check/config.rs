@@ -19,10 +19,11 @@ pub use crate::schedule::config::{
     ResourceOptions, RrConflictChoice, Secs, Start, WITNESS,
 };
 
-/// The group's replica resource.
-pub const DRBD: ProcessId = ProcessId(1);
-/// The group's service (mount, address and service folded into one resource).
-pub const SERVICE: ProcessId = ProcessId(2);
+/// The group's replica resource (the standard group's id, as in every driver).
+pub const DRBD: ProcessId = crate::world::ids::group::REPLICA;
+/// The group's service (mount, address and service folded into one resource; the
+/// standard group's service id, as in every driver).
+pub const SERVICE: ProcessId = crate::world::ids::group::SERVICE;
 /// Device size in blocks: write `w` goes to block `w`, so writes never overwrite each
 /// other and "on the disk" is a set of write ids.
 pub const BLOCKS: u64 = 8;

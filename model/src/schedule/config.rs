@@ -22,9 +22,9 @@ pub use super::options::{
 use super::options::{apply_options, is_default_boot_order};
 
 /// Guest `a`: the preferred node, Primary when the pair runs.
-pub const A: NodeId = NodeId(0);
+pub const A: NodeId = crate::world::ids::GUEST_A;
 /// Guest `b`: the peer.
-pub const B: NodeId = NodeId(1);
+pub const B: NodeId = crate::world::ids::GUEST_B;
 /// The DRBD witness (diskless tie-breaker), when configured.
 pub const WITNESS: NodeId = NodeId(2);
 /// The ipfail ping node (a router on the public network), when configured.

@@ -87,15 +87,18 @@ pub fn layout_of(architecture: Architecture) -> Layout {
         .unwrap_or_else(|e| panic!("the built-in {architecture} topology has no layout: {e}"))
 }
 
-/// The study's lab (STUDY, the lab): three hosts, a vSphere HA cluster of two (10 and
-/// 11) and a third host (12) that holds the combined architecture's other guest, so
-/// the backup cluster has no second host to restart it on. Guest A starts on `a_home`
-/// (10 or 11): in a two-host cluster its host is sometimes the HA master, whose failure
-/// takes longer to detect (DD).
-pub fn study_layout(architecture: Architecture, a_home: NodeId) -> Layout {
+/// The study's lab (STUDY, the lab): three hosts, a vSphere HA cluster of two and a
+/// third host that holds the combined architecture's other guest, so the backup cluster
+/// has no second host to restart it on. Guest A starts on the first cluster's second
+/// host if `a_on_second`, else its first: in a two-host cluster its host is sometimes
+/// the HA master, whose failure takes longer to detect (DD).
+pub fn study_layout(architecture: Architecture, a_on_second: bool) -> Layout {
     let mut layout = layout_of(architecture);
-    let [first, second] = [NodeId(10), NodeId(11)];
-    let other = if a_home == first { second } else { first };
+    let (a_home, other) = match layout.clusters.first().map(|c| c.hosts.as_slice()) {
+        Some([first, second, ..]) if a_on_second => (*second, *first),
+        Some([first, second, ..]) => (*first, *second),
+        _ => return layout,
+    };
     layout.home.insert(GUEST_A, a_home);
     match architecture {
         Architecture::SingleNode => {}
@@ -320,12 +323,8 @@ impl World {
     /// host drawn per trial.
     pub fn study(profile: &Profile, cell: Cell, seed: u64) -> World {
         let mut rng = crate::rng::stream(seed, "placement");
-        let a_home = if rng.random_bool(0.5) {
-            NodeId(10)
-        } else {
-            NodeId(11)
-        };
-        let layout = study_layout(cell.architecture, a_home);
+        let a_on_first = rng.random_bool(0.5);
+        let layout = study_layout(cell.architecture, !a_on_first);
         World::build(profile, cell, seed, None, layout, true)
     }
 
