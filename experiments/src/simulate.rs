@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use sim::limits::{MAX_EVENTS_PER_TRIAL, MAX_SECS};
 use sim::schedule::{LabSchedule, MAX_RANDOM_SPAN_SECS, MIN_MEAN_GAP_SECS, Schedule, lab_of};
 use sim::trial::{TrialError, run_schedule};
-use sim::{Architecture, Cell, FailureKind, Platform, Service};
+use sim::{Architecture, Cell, FailureClass, Platform, Service};
 
 use crate::cli::{read_input, secs_arg};
 use crate::outln;
@@ -123,7 +123,7 @@ fn cell_for(args: &SimulateArgs, schedule: Option<&Schedule>) -> Cell {
         None => needed.and_then(|(_, p)| p).unwrap_or(Platform::Vmware),
     };
     Cell {
-        failure: FailureKind::Software,
+        failure: FailureClass::Software,
         architecture,
         platform,
         service: match args.service {

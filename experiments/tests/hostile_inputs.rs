@@ -647,7 +647,10 @@ fn a_closed_standard_output_ends_quietly_like_other_unix_tools() {
         &["reproduce", "--trials", "1", "--json", "--out", out],
     ] {
         let run = with_closed_stdout(args);
-        assert!(matches!(run.code, Some(0 | 141)), "{args:?}: {run:#?}");
+        // 141 when the closed pipe was seen; the command's own verdict (1: the partition
+        // schedule ends in split brain) when its writes got through first, which a child
+        // forked by a parallel test, still holding the read end until its exec, allows.
+        assert!(matches!(run.code, Some(0 | 1 | 141)), "{args:?}: {run:#?}");
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
         assert!(
             !run.stderr.contains("Broken pipe"),

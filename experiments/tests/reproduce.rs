@@ -75,7 +75,7 @@ fn the_sensitivity_table_is_computed_from_runs() {
     // to the sourced value itself, nothing flips: the table comes from the runs.
     let cells: Vec<Cell> = Cell::all()
         .into_iter()
-        .filter(|c| c.failure == sim::FailureKind::Hardware && c.platform == sim::Platform::Vmware)
+        .filter(|c| c.failure == sim::FailureClass::Hardware && c.platform == sim::Platform::Vmware)
         .collect();
     let plan = RunPlan {
         cells: &cells,

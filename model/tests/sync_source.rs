@@ -12,7 +12,7 @@ use core::time::Duration;
 
 use common::*;
 use model::replication::{
-    ConnState, DiskState, FencingPolicy, Replica, ReplicaCommand, ResourceNode, Role,
+    ConnState, DiskState, FencingPolicy, Replica, ReplicaCommand, ReplicationNode, Role,
 };
 use model::testing::VirtualDisk;
 
@@ -40,10 +40,10 @@ fn a_consistent_sync_source_becomes_up_to_date_and_can_be_promoted() {
 
     let mut lab = Lab::new();
     lab.net = model::testing::VirtualNetwork::new(NET);
-    lab.add(A, ResourceNode::from(restarted), VirtualDisk::new(DISK));
+    lab.add(A, ReplicationNode::from(restarted), VirtualDisk::new(DISK));
     lab.add(
         B,
-        ResourceNode::from(Replica::new(config(B, A, &fenced))),
+        ReplicationNode::from(Replica::new(config(B, A, &fenced))),
         VirtualDisk::new(DISK),
     );
     connect_both(&mut lab);

@@ -5,8 +5,8 @@
 use core::time::Duration;
 
 use model::replication::{
-    ConnState, Replica, ReplicaCommand, ReplicaConfig, ReplicaNotice, ResourceNode, ResourceNotice,
-    Role,
+    ConnState, Replica, ReplicaCommand, ReplicaConfig, ReplicaNotice, ReplicationNode,
+    ReplicationNotice, Role,
 };
 use model::testing::{Cluster, VirtualDisk, VirtualNetwork};
 use model::topology::{
@@ -925,21 +925,21 @@ fn dot_mentions_every_element_and_every_relation() -> Res {
 
 const BLOCKS: u64 = 1024;
 
-fn role(lab: &Cluster<ResourceNode>, n: NodeId) -> Option<Role> {
+fn role(lab: &Cluster<ReplicationNode>, n: NodeId) -> Option<Role> {
     lab.node(n).replica().map(Replica::role)
 }
 
-fn conn(lab: &Cluster<ResourceNode>, n: NodeId) -> Option<ConnState> {
+fn conn(lab: &Cluster<ReplicationNode>, n: NodeId) -> Option<ConnState> {
     lab.node(n).replica().map(Replica::conn)
 }
 
-fn conn_lost_at(lab: &Cluster<ResourceNode>, n: NodeId) -> Option<model::Time> {
+fn conn_lost_at(lab: &Cluster<ReplicationNode>, n: NodeId) -> Option<model::Time> {
     lab.records()
         .iter()
         .find(|r| {
             r.node == n
                 && r.effect
-                    == Effect::Event(ResourceNotice::Replica(ReplicaNotice::Conn(
+                    == Effect::Event(ReplicationNotice::Replica(ReplicaNotice::Conn(
                         ConnState::Connecting,
                     )))
         })
@@ -953,13 +953,13 @@ fn the_topology_drives_a_replica_pair_through_the_harness() -> Res {
     let [a, b] = pair.peers;
     let repl = t.replication_networks(&pair);
     let repl_role = t.net_role(repl[0]).ok_or("no role")?;
-    let mut lab: Cluster<ResourceNode> = Cluster::new();
+    let mut lab: Cluster<ReplicationNode> = Cluster::new();
     lab.net = VirtualNetwork::new(Duration::from_millis(1));
     for (me, peer) in [(a, b), (b, a)] {
         let c = ReplicaConfig::new(me, peer, BLOCKS);
         lab.add(
             me,
-            ResourceNode::from(Replica::new(c)),
+            ReplicationNode::from(Replica::new(c)),
             VirtualDisk::new(Duration::from_millis(2)),
         );
     }

@@ -225,7 +225,7 @@ fn protocol_b_loses_no_acknowledged_write_when_the_primary_crashes_before_the_pe
         .find(|r| {
             r.node == B
                 && r.effect
-                    == Effect::Event(model::replication::ResourceNotice::Replica(
+                    == Effect::Event(model::replication::ReplicationNotice::Replica(
                         model::replication::ReplicaNotice::Role(Role::Primary),
                     ))
         })

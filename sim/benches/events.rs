@@ -7,12 +7,12 @@ use std::time::Instant;
 use core::time::Duration;
 
 use sim::world::World;
-use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service};
+use sim::{Architecture, Cell, FailureClass, Platform, Profile, Service};
 
 fn main() {
     let profile = Profile::thesis();
     let cell = Cell {
-        failure: FailureKind::Hardware,
+        failure: FailureClass::Hardware,
         architecture: Architecture::DrbdHeartbeat,
         platform: Platform::Vmware,
         service: Service::Apache,

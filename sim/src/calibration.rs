@@ -178,24 +178,24 @@ mod tests {
 
     #[test]
     fn a_cell_that_does_not_read_a_key_runs_the_same_whatever_its_value() {
-        use crate::scenario::{FailureKind, Platform, Service};
+        use crate::scenario::{FailureClass, Platform, Service};
         use crate::{Architecture, Cell, run_trial};
         let p = Profile::thesis().calibrated().expect("calibrates");
         let cells = [
             Cell {
-                failure: FailureKind::Cluster,
+                failure: FailureClass::Cluster,
                 architecture: Architecture::Combined,
                 platform: Platform::Vmware,
                 service: Service::Mysql,
             },
             Cell {
-                failure: FailureKind::Hardware,
+                failure: FailureClass::Hardware,
                 architecture: Architecture::DrbdHeartbeat,
                 platform: Platform::OpenStack,
                 service: Service::Apache,
             },
             Cell {
-                failure: FailureKind::Software,
+                failure: FailureClass::Software,
                 architecture: Architecture::Combined,
                 platform: Platform::OpenStack,
                 service: Service::Apache,

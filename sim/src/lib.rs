@@ -37,6 +37,6 @@ pub mod trial;
 pub mod world;
 
 pub use profile::Profile;
-pub use scenario::{Architecture, Cell, FailureKind, Platform, Service};
+pub use scenario::{Architecture, Cell, FailureClass, Platform, Service};
 pub use study::run_study;
 pub use trial::{TrialError, TrialResult, run_trial, try_run_trial};

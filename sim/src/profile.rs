@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dist::Dist;
 use crate::limits::{MAX_INPUT_BYTES, MAX_SECS, RangeError, int_in, secs_in, show};
-use crate::scenario::{Architecture, Cell, FailureKind, Platform, Service};
+use crate::scenario::{Architecture, Cell, FailureClass, Platform, Service};
 use crate::world::{GUEST_A, GUEST_B, guest_config};
 
 /// The whole profile.
@@ -462,7 +462,7 @@ impl Profile {
         for architecture in [Architecture::DrbdHeartbeat, Architecture::Combined] {
             for service in Service::ALL {
                 let cell = Cell {
-                    failure: FailureKind::Software,
+                    failure: FailureClass::Software,
                     architecture,
                     platform: Platform::Vmware,
                     service,

@@ -20,17 +20,8 @@ pub enum Service {
     Mysql,
 }
 
-/// The study's failure experiments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// The running service is stopped by hand.
-    Software,
-    /// The physical host under the active VM is powered off.
-    Hardware,
-    /// Every host of the active VM's cluster is lost.
-    Cluster,
-}
+/// The study's failure experiments: the model's, one name for the concept everywhere.
+pub use model::topology::FailureClass;
 
 impl Service {
     /// All.
@@ -51,28 +42,11 @@ impl Service {
     }
 }
 
-impl FailureKind {
-    /// All.
-    pub const ALL: [FailureKind; 3] = [
-        FailureKind::Software,
-        FailureKind::Hardware,
-        FailureKind::Cluster,
-    ];
-    /// The key used in files.
-    pub fn key(self) -> &'static str {
-        match self {
-            FailureKind::Software => "software",
-            FailureKind::Hardware => "hardware",
-            FailureKind::Cluster => "cluster",
-        }
-    }
-}
-
 /// One cell of the study: the trials of one combination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Cell {
     /// Failure.
-    pub failure: FailureKind,
+    pub failure: FailureClass,
     /// Architecture.
     pub architecture: Architecture,
     /// Platform.
@@ -85,7 +59,7 @@ impl Cell {
     /// Every cell of the study, in a fixed order.
     pub fn all() -> Vec<Cell> {
         let mut cells = Vec::new();
-        for failure in FailureKind::ALL {
+        for failure in FailureClass::ALL {
             for architecture in Architecture::ALL {
                 for platform in Platform::ALL {
                     for service in Service::ALL {

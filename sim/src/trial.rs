@@ -19,7 +19,7 @@ use crate::node::SimNotice;
 use crate::oracle::{Found, Oracle, OverlapSpan};
 use crate::profile::{Profile, ProfileError};
 use crate::rng::stream;
-use crate::scenario::{Cell, FailureKind, Service};
+use crate::scenario::{Cell, FailureClass, Service};
 use crate::schedule::{LabSchedule, Schedule, ScheduleError};
 use crate::trace::TraceHash;
 use crate::world::{FS, GUEST_A, IP, SERVICE, World, node_name, secs};
@@ -159,7 +159,7 @@ pub enum TrialError {
 /// What a trial injects.
 enum Injection<'a> {
     /// One of the study's failures against guest A.
-    Study(FailureKind),
+    Study(FailureClass),
     /// A scripted schedule.
     Script(&'a Schedule),
 }
@@ -557,18 +557,18 @@ fn timeline(w: &World, from: usize) -> Vec<(Time, String)> {
 
 /// Injects the study's failure against the serving guest A; `control_plane` is how long
 /// the platform's control plane takes to fail over when a cluster fails.
-fn inject(w: &mut World, failure: FailureKind, control_plane: Duration) {
+fn inject(w: &mut World, failure: FailureClass, control_plane: Duration) {
     match failure {
         // "Stop the running service by hand": a clean stop, behind the cluster's back.
-        FailureKind::Software => {
+        FailureClass::Software => {
             w.lab.set_running(GUEST_A, SERVICE, false);
         }
-        FailureKind::Hardware => {
+        FailureClass::Hardware => {
             if let Some(host) = w.coupling.host_of(GUEST_A) {
                 w.power_off_host(host);
             }
         }
-        FailureKind::Cluster => {
+        FailureClass::Cluster => {
             let Some(host) = w.coupling.host_of(GUEST_A) else {
                 return;
             };

@@ -2,9 +2,9 @@
 //! the thread count never changes a result.
 
 use sim::limits::MAX_EVENTS_PER_TRIAL;
-use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service, run_study, run_trial};
+use sim::{Architecture, Cell, FailureClass, Platform, Profile, Service, run_study, run_trial};
 
-fn cell(failure: FailureKind, architecture: Architecture, platform: Platform) -> Cell {
+fn cell(failure: FailureClass, architecture: Architecture, platform: Platform) -> Cell {
     Cell {
         failure,
         architecture,
@@ -17,7 +17,7 @@ fn cell(failure: FailureKind, architecture: Architecture, platform: Platform) ->
 fn one_seed_gives_one_trace_and_two_seeds_two() {
     let p = Profile::thesis();
     let c = cell(
-        FailureKind::Hardware,
+        FailureClass::Hardware,
         Architecture::Combined,
         Platform::Vmware,
     );
@@ -42,12 +42,12 @@ fn the_thread_count_does_not_change_any_result() {
     let p = Profile::thesis();
     let cells = [
         cell(
-            FailureKind::Software,
+            FailureClass::Software,
             Architecture::DrbdHeartbeat,
             Platform::OpenStack,
         ),
         cell(
-            FailureKind::Cluster,
+            FailureClass::Cluster,
             Architecture::Combined,
             Platform::OpenStack,
         ),
@@ -68,7 +68,7 @@ fn raising_deadtime_by_10_s_delays_every_deadtime_bound_recovery_by_about_10_s()
     let mut slower = base.clone();
     slower.heartbeat.deadtime += 10.0;
     let c = cell(
-        FailureKind::Hardware,
+        FailureClass::Hardware,
         Architecture::DrbdHeartbeat,
         Platform::Vmware,
     );
@@ -89,7 +89,7 @@ fn raising_deadtime_by_10_s_delays_every_deadtime_bound_recovery_by_about_10_s()
     );
     // A software failure does not depend on deadtime.
     let s = cell(
-        FailureKind::Software,
+        FailureClass::Software,
         Architecture::DrbdHeartbeat,
         Platform::Vmware,
     );

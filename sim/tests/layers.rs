@@ -18,11 +18,11 @@ use model::schedule::PairConfig;
 use model::world::GuestChange;
 use sim::schedule::{LabSchedule, Schedule};
 use sim::world::{GUEST_A, World};
-use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service};
+use sim::{Architecture, Cell, FailureClass, Platform, Profile, Service};
 
 fn cell(architecture: Architecture, platform: Platform) -> Cell {
     Cell {
-        failure: FailureKind::Hardware,
+        failure: FailureClass::Hardware,
         architecture,
         platform,
         service: Service::Apache,

@@ -9,7 +9,7 @@ use sim::profile::THESIS_TOML;
 use sim::schedule::{LabSchedule, Schedule};
 use sim::trial::run_schedule;
 use sim::{
-    Architecture, Cell, FailureKind, Platform, Profile, Service, TrialError, run_study,
+    Architecture, Cell, FailureClass, Platform, Profile, Service, TrialError, run_study,
     try_run_trial,
 };
 
@@ -27,7 +27,7 @@ fn refused(from: &str, to: &str) -> String {
 
 fn pair() -> Cell {
     Cell {
-        failure: FailureKind::Software,
+        failure: FailureClass::Software,
         architecture: Architecture::DrbdHeartbeat,
         platform: Platform::Vmware,
         service: Service::Apache,

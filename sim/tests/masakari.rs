@@ -6,7 +6,7 @@ use sim::limits::MAX_EVENTS_PER_TRIAL;
 use sim::profile::HostHa;
 use sim::schedule::{LabSchedule, Schedule};
 use sim::trial::run_schedule;
-use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service};
+use sim::{Architecture, Cell, FailureClass, Platform, Profile, Service};
 
 #[test]
 fn detection_by_the_hostmonitors_is_spread_over_their_polling_interval() {
@@ -15,7 +15,7 @@ fn detection_by_the_hostmonitors_is_spread_over_their_polling_interval() {
         os.host_ha = HostHa::Masakari;
     }
     let cell = Cell {
-        failure: FailureKind::Hardware,
+        failure: FailureClass::Hardware,
         architecture: Architecture::SingleNode,
         platform: Platform::OpenStack,
         service: Service::Apache,

@@ -5,7 +5,7 @@ use model::properties::{Overlap, Property};
 use sim::limits::MAX_EVENTS_PER_TRIAL;
 use sim::schedule::{LabSchedule, Schedule};
 use sim::trial::run_schedule;
-use sim::{Architecture, Cell, FailureKind, Platform, Profile, Service};
+use sim::{Architecture, Cell, FailureClass, Platform, Profile, Service};
 
 /// The calibrated values: a 1 s probe, failover at the first failure and a mount that
 /// takes tens of seconds, which the timelines below were written against.
@@ -15,7 +15,7 @@ fn what_if() -> Profile {
 
 fn pair(platform: Platform) -> Cell {
     Cell {
-        failure: FailureKind::Software,
+        failure: FailureClass::Software,
         architecture: Architecture::DrbdHeartbeat,
         platform,
         service: Service::Apache,

@@ -12,7 +12,7 @@ use model::schedule::Fault;
 use sim::limits::MAX_EVENTS_PER_TRIAL;
 use sim::schedule::{LabSchedule, Schedule, lab_of};
 use sim::trial::run_schedule;
-use sim::{Cell, FailureKind, Profile, Service};
+use sim::{Cell, FailureClass, Profile, Service};
 
 /// The study's configuration (Heartbeat without STONITH, DRBD without fencing) under
 /// one partition, checked to `steps`.
@@ -54,7 +54,7 @@ fn replay(s: &Schedule) -> Vec<Property> {
     assert_eq!(config.name, "heartbeat-no-fencing");
     let (architecture, platform) = lab_of(config.cluster_layer);
     let cell = Cell {
-        failure: FailureKind::Software,
+        failure: FailureClass::Software,
         architecture,
         platform: platform.unwrap_or(sim::Platform::Vmware),
         service: Service::Apache,

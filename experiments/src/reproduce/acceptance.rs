@@ -4,7 +4,7 @@
 //! acceptance test (which fails when a fact does not hold).
 
 use serde::Serialize;
-use sim::{Architecture, Cell, FailureKind, Platform, Service, TrialResult};
+use sim::{Architecture, Cell, FailureClass, Platform, Service, TrialResult};
 
 use super::stats::{bootstrap_sd_diff, welch, wilson};
 
@@ -43,7 +43,7 @@ pub fn trials_of(results: &[TrialResult], cell: Cell) -> Vec<&TrialResult> {
 /// services (the study's table pools Apache and MySQL).
 pub fn verdict(
     results: &[TrialResult],
-    failure: FailureKind,
+    failure: FailureClass,
     architecture: Architecture,
     platform: Platform,
     services: &[Service],
@@ -70,15 +70,15 @@ pub fn verdict(
 
 /// The study's Y/N table (STUDY (the results)): (failure, architecture,
 /// VMware, OpenStack). Single node under cluster failure is not in the study.
-pub const STUDY_TABLE: [(FailureKind, Architecture, bool); 8] = [
-    (FailureKind::Software, Architecture::SingleNode, false),
-    (FailureKind::Software, Architecture::DrbdHeartbeat, true),
-    (FailureKind::Software, Architecture::Combined, true),
-    (FailureKind::Hardware, Architecture::SingleNode, false),
-    (FailureKind::Hardware, Architecture::DrbdHeartbeat, true),
-    (FailureKind::Hardware, Architecture::Combined, true),
-    (FailureKind::Cluster, Architecture::DrbdHeartbeat, false),
-    (FailureKind::Cluster, Architecture::Combined, true),
+pub const STUDY_TABLE: [(FailureClass, Architecture, bool); 8] = [
+    (FailureClass::Software, Architecture::SingleNode, false),
+    (FailureClass::Software, Architecture::DrbdHeartbeat, true),
+    (FailureClass::Software, Architecture::Combined, true),
+    (FailureClass::Hardware, Architecture::SingleNode, false),
+    (FailureClass::Hardware, Architecture::DrbdHeartbeat, true),
+    (FailureClass::Hardware, Architecture::Combined, true),
+    (FailureClass::Cluster, Architecture::DrbdHeartbeat, false),
+    (FailureClass::Cluster, Architecture::Combined, true),
 ];
 
 /// Recovery times of one cell's recovered trials, in trial order.
@@ -138,7 +138,7 @@ pub struct Fact {
 }
 
 fn cell(
-    failure: FailureKind,
+    failure: FailureClass,
     architecture: Architecture,
     platform: Platform,
     service: Service,
@@ -246,7 +246,7 @@ pub fn facts(results: &[TrialResult], seed: u64) -> Vec<Fact> {
     for (service, lo, hi) in [(Service::Apache, 45.0, 60.0), (Service::Mysql, 70.0, 100.0)] {
         for platform in Platform::ALL {
             for arch in [Architecture::DrbdHeartbeat, Architecture::Combined] {
-                let c = cell(FailureKind::Software, arch, platform, service);
+                let c = cell(FailureClass::Software, arch, platform, service);
                 let n = trials_of(results, c).len();
                 let within = recovery_times(results, c)
                     .iter()
@@ -286,8 +286,8 @@ pub fn facts(results: &[TrialResult], seed: u64) -> Vec<Fact> {
                     platform.label(),
                     service.label()
                 ),
-                cell(FailureKind::Hardware, Architecture::DrbdHeartbeat, platform, service),
-                cell(FailureKind::Hardware, Architecture::Combined, platform, service),
+                cell(FailureClass::Hardware, Architecture::DrbdHeartbeat, platform, service),
+                cell(FailureClass::Hardware, Architecture::Combined, platform, service),
             ));
         }
         for arch in [Architecture::DrbdHeartbeat, Architecture::Combined] {
@@ -298,21 +298,21 @@ pub fn facts(results: &[TrialResult], seed: u64) -> Vec<Fact> {
                     arch.label(),
                     service.label()
                 ),
-                cell(FailureKind::Hardware, arch, Platform::Vmware, service),
-                cell(FailureKind::Hardware, arch, Platform::OpenStack, service),
+                cell(FailureClass::Hardware, arch, Platform::Vmware, service),
+                cell(FailureClass::Hardware, arch, Platform::OpenStack, service),
             ));
         }
     }
     // 4. Cluster failure (combined): VMware has the lower mean and the smaller spread.
     for service in Service::ALL {
         let vm_cell = cell(
-            FailureKind::Cluster,
+            FailureClass::Cluster,
             Architecture::Combined,
             Platform::Vmware,
             service,
         );
         let os_cell = cell(
-            FailureKind::Cluster,
+            FailureClass::Cluster,
             Architecture::Combined,
             Platform::OpenStack,
             service,

@@ -26,7 +26,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
-use sim::{Architecture, Cell, FailureKind, Platform, Service, TrialResult};
+use sim::{Architecture, Cell, FailureClass, Platform, Service, TrialResult};
 
 /// Pixel size of every figure.
 const SIZE: (u32, u32) = (1200, 700);
@@ -324,7 +324,7 @@ fn empty<DB: DrawingBackend>(
 /// or a file that cannot be written (the message names it).
 pub fn recovery_figure(
     results: &[TrialResult],
-    failure: FailureKind,
+    failure: FailureClass,
     service: Service,
     stem: &Path,
 ) -> Result<()> {
@@ -391,7 +391,7 @@ struct RecoveryFigure {
 }
 
 impl RecoveryFigure {
-    fn new(results: &[TrialResult], failure: FailureKind, service: Service) -> RecoveryFigure {
+    fn new(results: &[TrialResult], failure: FailureClass, service: Service) -> RecoveryFigure {
         let mut lines = Vec::new();
         let mut never = Vec::new();
         let mut trials = 0;
@@ -841,7 +841,7 @@ mod tests {
     fn synthetic() -> Vec<TrialResult> {
         let mut rng = 7;
         let mut out = Vec::new();
-        for failure in [FailureKind::Software, FailureKind::Hardware] {
+        for failure in [FailureClass::Software, FailureClass::Hardware] {
             for architecture in Architecture::ALL {
                 for platform in Platform::ALL {
                     let cell = Cell {
@@ -933,7 +933,7 @@ mod tests {
         let results = synthetic();
         let svg = check_twice(
             &dir,
-            |stem| recovery_figure(&results, FailureKind::Hardware, Service::Mysql, stem),
+            |stem| recovery_figure(&results, FailureClass::Hardware, Service::Mysql, stem),
             "Hardware failure, MySQL: recovery time per trial",
         )?;
         assert!(svg.contains("combined / OpenStack (28 of 30 trials recovered)"));
@@ -965,7 +965,7 @@ mod tests {
     #[test]
     fn empty_results_still_give_a_figure() -> Result<()> {
         let dir = scratch("empty")?;
-        recovery_figure(&[], FailureKind::Cluster, Service::Apache, &dir.join("r"))?;
+        recovery_figure(&[], FailureClass::Cluster, Service::Apache, &dir.join("r"))?;
         phase_breakdown(&[], &dir.join("p"))?;
         let svg = String::from_utf8(read(&dir.join("p.svg"))?)?;
         assert!(svg.contains("No trial recovered"));
@@ -998,7 +998,7 @@ mod tests {
     #[test]
     fn a_phase_seen_late_keeps_its_place() {
         let cell = Cell {
-            failure: FailureKind::Hardware,
+            failure: FailureClass::Hardware,
             architecture: Architecture::Combined,
             platform: Platform::Vmware,
             service: Service::Apache,

@@ -3,7 +3,7 @@
 
 use core::fmt::Write as _;
 
-use sim::{Architecture, Cell, FailureKind, Platform, Service, TrialResult};
+use sim::{Architecture, Cell, FailureClass, Platform, Service, TrialResult};
 
 use super::acceptance::{STUDY_TABLE, mean_sd, recovery_times, trials_of, verdict};
 
@@ -138,15 +138,15 @@ pub fn stats_csv(results: &[TrialResult]) -> String {
 }
 
 /// The failures and services the study drew figures for (4.17-4.22).
-pub fn figure_cells() -> Vec<(FailureKind, Service)> {
-    FailureKind::ALL
+pub fn figure_cells() -> Vec<(FailureClass, Service)> {
+    FailureClass::ALL
         .into_iter()
         .flat_map(|f| Service::ALL.into_iter().map(move |s| (f, s)))
         .collect()
 }
 
 /// Whether `arch` takes part in `failure` in the study.
-pub fn in_study(failure: FailureKind, arch: Architecture) -> bool {
+pub fn in_study(failure: FailureClass, arch: Architecture) -> bool {
     STUDY_TABLE
         .iter()
         .any(|&(f, a, _)| f == failure && a == arch)

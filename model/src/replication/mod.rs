@@ -32,7 +32,7 @@ pub use config::{
 };
 pub use meta::ReplicaMeta;
 pub use msg::{ConnMsg, ReplicaMsg, SessionId};
-pub use node::{ResourceNode, ResourceNotice, ResourceTimer};
+pub use node::{ReplicationNode, ReplicationNotice, ReplicationTimer};
 pub use notice::{PromoteRefused, ReplicaNotice};
 pub use replica::{Replica, ReplicaCommand, ReplicaTimer};
 pub use state::{ConnState, DiskState, PeerRole, Protocol, Role};

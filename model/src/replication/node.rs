@@ -13,7 +13,7 @@ use crate::{Effect, Input, Machine, Net, Time};
 
 /// A diskful replica or a witness.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ResourceNode {
+pub enum ReplicationNode {
     /// A diskful replica (boxed: it is much larger than the witness).
     Replica(Box<Replica>),
     /// A diskless tie-breaker.
@@ -22,7 +22,7 @@ pub enum ResourceNode {
 
 /// Either machine's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ResourceTimer {
+pub enum ReplicationTimer {
     /// A replica's timer.
     Replica(ReplicaTimer),
     /// The witness' timer.
@@ -31,79 +31,79 @@ pub enum ResourceTimer {
 
 /// Either machine's notices.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ResourceNotice {
+pub enum ReplicationNotice {
     /// From a replica.
     Replica(ReplicaNotice),
     /// From the witness.
     Witness(WitnessNotice),
 }
 
-impl From<Replica> for ResourceNode {
-    fn from(r: Replica) -> ResourceNode {
-        ResourceNode::Replica(Box::new(r))
+impl From<Replica> for ReplicationNode {
+    fn from(r: Replica) -> ReplicationNode {
+        ReplicationNode::Replica(Box::new(r))
     }
 }
 
-impl From<Witness> for ResourceNode {
-    fn from(w: Witness) -> ResourceNode {
-        ResourceNode::Witness(w)
+impl From<Witness> for ReplicationNode {
+    fn from(w: Witness) -> ReplicationNode {
+        ReplicationNode::Witness(w)
     }
 }
 
-impl ResourceNode {
+impl ReplicationNode {
     /// The replica, if this is one.
     pub fn replica(&self) -> Option<&Replica> {
         match self {
-            ResourceNode::Replica(r) => Some(r),
-            ResourceNode::Witness(_) => None,
+            ReplicationNode::Replica(r) => Some(r),
+            ReplicationNode::Witness(_) => None,
         }
     }
 
     /// The witness, if this is one.
     pub fn witness(&self) -> Option<&Witness> {
         match self {
-            ResourceNode::Witness(w) => Some(w),
-            ResourceNode::Replica(_) => None,
+            ReplicationNode::Witness(w) => Some(w),
+            ReplicationNode::Replica(_) => None,
         }
     }
 }
 
-impl Compose<Replica> for ResourceNode {
+impl Compose<Replica> for ReplicationNode {
     fn lift_msg(msg: ReplicaMsg) -> ReplicaMsg {
         msg
     }
-    fn lift_timer(timer: ReplicaTimer) -> ResourceTimer {
-        ResourceTimer::Replica(timer)
+    fn lift_timer(timer: ReplicaTimer) -> ReplicationTimer {
+        ReplicationTimer::Replica(timer)
     }
     fn lift_meta(meta: ReplicaMeta) -> Option<ReplicaMeta> {
         Some(meta)
     }
-    fn lift_notice(notice: ReplicaNotice) -> ResourceNotice {
-        ResourceNotice::Replica(notice)
+    fn lift_notice(notice: ReplicaNotice) -> ReplicationNotice {
+        ReplicationNotice::Replica(notice)
     }
 }
 
-impl Compose<Witness> for ResourceNode {
+impl Compose<Witness> for ReplicationNode {
     fn lift_msg(msg: ReplicaMsg) -> ReplicaMsg {
         msg
     }
-    fn lift_timer(timer: WitnessTimer) -> ResourceTimer {
-        ResourceTimer::Witness(timer)
+    fn lift_timer(timer: WitnessTimer) -> ReplicationTimer {
+        ReplicationTimer::Witness(timer)
     }
     fn lift_meta((): ()) -> Option<ReplicaMeta> {
         None
     }
-    fn lift_notice(notice: WitnessNotice) -> ResourceNotice {
-        ResourceNotice::Witness(notice)
+    fn lift_notice(notice: WitnessNotice) -> ReplicationNotice {
+        ReplicationNotice::Witness(notice)
     }
 }
 
-impl Machine for ResourceNode {
+impl Machine for ReplicationNode {
     type Msg = ReplicaMsg;
-    type Timer = ResourceTimer;
+    type Timer = ReplicationTimer;
     type Command = ReplicaCommand;
     type Meta = ReplicaMeta;
-    type Notice = ResourceNotice;
+    type Notice = ReplicationNotice;
 
     fn net(_msg: &ReplicaMsg) -> Net {
         Net::Replication
@@ -111,11 +111,11 @@ impl Machine for ResourceNode {
 
     fn handle(&mut self, now: Time, input: Input<Self>, out: &mut Vec<Effect<Self>>) {
         match self {
-            ResourceNode::Replica(r) => {
+            ReplicationNode::Replica(r) => {
                 let input = match input {
                     Input::Recv { from, msg } => Input::Recv { from, msg },
-                    Input::Timer(ResourceTimer::Replica(t)) => Input::Timer(t),
-                    Input::Timer(ResourceTimer::Witness(_)) => return,
+                    Input::Timer(ReplicationTimer::Replica(t)) => Input::Timer(t),
+                    Input::Timer(ReplicationTimer::Witness(_)) => return,
                     Input::Disk(d) => Input::Disk(d),
                     Input::HandlerDone(h) => Input::HandlerDone(h),
                     Input::Process(p) => Input::Process(p),
@@ -124,10 +124,10 @@ impl Machine for ResourceNode {
                 };
                 delegate(&mut **r, now, input, out);
             }
-            ResourceNode::Witness(w) => {
+            ReplicationNode::Witness(w) => {
                 let input = match input {
                     Input::Recv { from, msg } => Input::Recv { from, msg },
-                    Input::Timer(ResourceTimer::Witness(t)) => Input::Timer(t),
+                    Input::Timer(ReplicationTimer::Witness(t)) => Input::Timer(t),
                     _ => return,
                 };
                 delegate(w, now, input, out);

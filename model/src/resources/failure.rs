@@ -8,7 +8,7 @@ use crate::OcfExit;
 /// (src: OCF exit codes; PX "OCF Return Codes",
 /// "How Pacemaker handles failures").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum FailureKind {
+pub enum FailureSeverity {
     /// A transient error: restart the resource here (and count the failure; at the
     /// migration threshold the group moves). Exit 1, a timeout, and the codes that are
     /// valid but unexpected (0, 7, 8, 9).
@@ -21,21 +21,21 @@ pub enum FailureKind {
     Fatal,
 }
 
-impl FailureKind {
+impl FailureSeverity {
     /// The kind of failure `exit` is, when it is not the exit the action expected.
-    pub fn of(exit: OcfExit) -> FailureKind {
+    pub fn of(exit: OcfExit) -> FailureSeverity {
         match exit {
             OcfExit::ErrArgs
             | OcfExit::ErrUnimplemented
             | OcfExit::ErrPerm
-            | OcfExit::ErrInstalled => FailureKind::Hard,
-            OcfExit::ErrConfigured => FailureKind::Fatal,
+            | OcfExit::ErrInstalled => FailureSeverity::Hard,
+            OcfExit::ErrConfigured => FailureSeverity::Fatal,
             OcfExit::Success
             | OcfExit::ErrGeneric
             | OcfExit::NotRunning
             | OcfExit::RunningPromoted
             | OcfExit::FailedPromoted
-            | OcfExit::Timeout => FailureKind::Soft,
+            | OcfExit::Timeout => FailureSeverity::Soft,
         }
     }
 }
@@ -46,14 +46,14 @@ mod tests {
 
     #[test]
     fn every_exit_code_has_pacemakers_failure_kind() {
-        let kinds: Vec<FailureKind> = (0..=9)
-            .map(|c| FailureKind::of(OcfExit::from_code(c)))
+        let kinds: Vec<FailureSeverity> = (0..=9)
+            .map(|c| FailureSeverity::of(OcfExit::from_code(c)))
             .collect();
-        use FailureKind::{Fatal, Hard, Soft};
+        use FailureSeverity::{Fatal, Hard, Soft};
         assert_eq!(
             kinds,
             vec![Soft, Soft, Hard, Hard, Hard, Hard, Fatal, Soft, Soft, Soft]
         );
-        assert_eq!(FailureKind::of(OcfExit::Timeout), Soft);
+        assert_eq!(FailureSeverity::of(OcfExit::Timeout), Soft);
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::GroupConfig;
-use super::failure::FailureKind;
+use super::failure::FailureSeverity;
 use super::msg::{PeerStatus, ResourceMsg};
 use super::notice::ResourceNotice;
 use super::state::{GroupPhase, ResourceStatus};
@@ -447,17 +447,17 @@ impl ResourceManager {
     /// Recovery from a failed start (`start`) or monitor of resource `i`.
     fn fail(&mut self, i: usize, exit: OcfExit, start: bool, out: &mut Out) {
         let id = self.config.resources[i].id;
-        match FailureKind::of(exit) {
-            FailureKind::Fatal => {
+        match FailureSeverity::of(exit) {
+            FailureSeverity::Fatal => {
                 self.block(id, exit, out);
                 self.send(ResourceMsg::Blocked { id, exit }, out);
             }
-            FailureKind::Hard => {
+            FailureSeverity::Hard => {
                 self.banned = true;
                 out.push(Effect::Event(ResourceNotice::Banned { id, exit }));
                 self.move_away();
             }
-            FailureKind::Soft => {
+            FailureSeverity::Soft => {
                 let r = &mut self.resources[i];
                 r.fail_count = if start && self.config.start_failure_is_fatal {
                     u32::MAX

@@ -24,7 +24,7 @@ pub mod notice;
 pub mod state;
 
 pub use config::{DEFAULT_OP_TIMEOUT, GroupConfig, GroupConfigError, ResourceKind, ResourceSpec};
-pub use failure::FailureKind;
+pub use failure::FailureSeverity;
 pub use manager::{ResourceCommand, ResourceManager, ResourceTimer};
 pub use msg::{PeerStatus, ResourceMsg};
 pub use notice::ResourceNotice;

@@ -24,13 +24,18 @@ pub enum Failure {
 }
 
 /// The study's three failure experiments, as applied to the active VM of a service.
+/// Files spell them `software`, `hardware`, `cluster`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     /// Stop the service in its active VM.
+    #[serde(alias = "Software")]
     Software,
     /// Power off the physical host under the active VM.
+    #[serde(alias = "Hardware")]
     Hardware,
     /// Lose the whole cluster the active VM's host is a member of.
+    #[serde(alias = "Cluster")]
     Cluster,
 }
 
@@ -41,15 +46,20 @@ impl FailureClass {
         FailureClass::Hardware,
         FailureClass::Cluster,
     ];
+
+    /// The key used in files.
+    pub fn key(self) -> &'static str {
+        match self {
+            FailureClass::Software => "software",
+            FailureClass::Hardware => "hardware",
+            FailureClass::Cluster => "cluster",
+        }
+    }
 }
 
 impl fmt::Display for FailureClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FailureClass::Software => f.write_str("software"),
-            FailureClass::Hardware => f.write_str("hardware"),
-            FailureClass::Cluster => f.write_str("cluster"),
-        }
+        f.write_str(self.key())
     }
 }
 

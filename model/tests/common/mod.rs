@@ -5,8 +5,8 @@
 use core::time::Duration;
 
 use model::replication::{
-    ConnState, DiskState, Replica, ReplicaCommand, ReplicaConfig, ReplicaNotice, ResourceNode,
-    ResourceNotice, Role, Witness, WitnessConfig,
+    ConnState, DiskState, Replica, ReplicaCommand, ReplicaConfig, ReplicaNotice, ReplicationNode,
+    ReplicationNotice, Role, Witness, WitnessConfig,
 };
 use model::testing::{Cluster, VirtualDisk};
 use model::{Effect, NodeId, Payload, WriteId};
@@ -23,7 +23,7 @@ pub const NET: Duration = Duration::from_millis(1);
 /// Disk latency in the tests.
 pub const DISK: Duration = Duration::from_millis(2);
 
-pub type Lab = Cluster<ResourceNode>;
+pub type Lab = Cluster<ReplicationNode>;
 
 /// The configuration of `me` in a pair with `peer`, adjusted by `tweak`.
 pub fn config(me: NodeId, peer: NodeId, tweak: &dyn Fn(&mut ReplicaConfig)) -> ReplicaConfig {
@@ -46,18 +46,18 @@ pub fn fresh(tweak: &dyn Fn(&mut ReplicaConfig)) -> Lab {
         };
         lab.add(
             w,
-            ResourceNode::from(Witness::new(wc)),
+            ReplicationNode::from(Witness::new(wc)),
             VirtualDisk::new(DISK),
         );
     }
     lab.add(
         A,
-        ResourceNode::from(Replica::new(ca)),
+        ReplicationNode::from(Replica::new(ca)),
         VirtualDisk::new(DISK),
     );
     lab.add(
         B,
-        ResourceNode::from(Replica::new(cb)),
+        ReplicationNode::from(Replica::new(cb)),
         VirtualDisk::new(DISK),
     );
     lab
@@ -142,8 +142,8 @@ pub fn notices(lab: &Lab, n: NodeId) -> Vec<ReplicaNotice> {
     lab.notices(n)
         .into_iter()
         .filter_map(|x| match x {
-            ResourceNotice::Replica(r) => Some(r),
-            ResourceNotice::Witness(_) => None,
+            ReplicationNotice::Replica(r) => Some(r),
+            ReplicationNotice::Witness(_) => None,
         })
         .collect()
 }
@@ -160,7 +160,7 @@ pub fn reboot(lab: &mut Lab, n: NodeId, tweak: &dyn Fn(&mut ReplicaConfig)) {
     let meta = lab.persisted(n).cloned();
     lab.restart(
         n,
-        ResourceNode::from(Replica::restart(config(n, peer, tweak), meta)),
+        ReplicationNode::from(Replica::restart(config(n, peer, tweak), meta)),
     );
 }
 

@@ -250,7 +250,7 @@ fn config_toml(change: &str) -> String {
 
 fn pair_cell() -> Cell {
     Cell {
-        failure: crate::scenario::FailureKind::Software,
+        failure: crate::scenario::FailureClass::Software,
         architecture: Architecture::DrbdHeartbeat,
         platform: crate::scenario::Platform::Vmware,
         service: crate::scenario::Service::Apache,
