@@ -15,6 +15,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod lab;
 pub mod progress;
 pub mod reproduce;
 pub mod simulate;

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
     name = "dualha",
     version,
     about = "Two-layer high availability (DRBD-style replication with Heartbeat/Pacemaker-style failover inside VMs that a virtualization cluster restarts): verify a configuration, predict its recoveries, reproduce the study",
-    long_about = "Two-layer high availability: DRBD-style block replication with Heartbeat/Pacemaker-style failover inside guests, on top of a virtualization cluster (vSphere-HA-like or Nova + Masakari-like) that restarts the VMs of a dead host.\n\n  check      proves a configuration free of split brain and lost acknowledged writes up to a depth, or prints the shortest failure schedule that breaks it\n  reproduce  reruns the study in the deterministic simulator and writes its report\n  simulate   replays one fault schedule (or a checker counterexample) in the simulated lab\n\nThe daemon that runs the same machines on real hosts is `dualha-node`. Documentation: docs/ in the source tree."
+    long_about = "Two-layer high availability: DRBD-style block replication with Heartbeat/Pacemaker-style failover inside guests, on top of a virtualization cluster (vSphere-HA-like or Nova + Masakari-like) that restarts the VMs of a dead host.\n\n  check      proves a configuration free of split brain and lost acknowledged writes up to a depth, or prints the shortest failure schedule that breaks it\n  reproduce  reruns the study in the deterministic simulator and writes its report\n  simulate   replays one fault schedule (or a checker counterexample) in the simulated lab\n  lab        builds the lab of network namespaces (as root) where real nodes run\n\nThe daemon that runs the same machines on real hosts is `dualha-node`. Documentation: docs/ in the source tree."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -28,6 +28,8 @@ enum Command {
     Simulate(experiments::simulate::SimulateArgs),
     /// Check a profile, a fault schedule or a check configuration without running it.
     Validate(experiments::validate::ValidateArgs),
+    /// Build, tear down or clean up the lab of network namespaces (as root).
+    Lab(experiments::lab::LabArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +39,6 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => experiments::reproduce::run(&args),
         Command::Simulate(args) => experiments::simulate::run(&args),
         Command::Validate(args) => experiments::validate::run(&args),
+        Command::Lab(args) => experiments::lab::run(&args),
     }
 }
