@@ -23,6 +23,7 @@
 mod describe;
 mod handlers;
 mod ledger;
+mod repair;
 mod script;
 mod watchdog;
 
@@ -270,6 +271,12 @@ pub struct World {
     /// When the watchdog acted, on which guest.
     pub watchdog_acts: Vec<(model::Time, NodeId)>,
     watchdog_rng: ChaCha8Rng,
+    /// Each host's cluster-layer machine as it was built, not yet booted: a repaired
+    /// host boots a fresh one (`repair`).
+    host_machines: BTreeMap<NodeId, SimNode>,
+    /// When an operator last powered each guest's VM on (`repair`): a fence before
+    /// that no longer keeps the VM off.
+    operator_on: BTreeMap<NodeId, model::Time>,
 }
 
 impl World {
@@ -376,6 +383,7 @@ impl World {
         }
 
         // The cluster layer.
+        let mut host_machines = BTreeMap::new();
         for cluster in &layout.clusters {
             let vms: Vec<VmSpec> = layout
                 .home
@@ -400,11 +408,9 @@ impl World {
                         disk(),
                     );
                     for h in &cluster.hosts {
-                        lab.add(
-                            *h,
-                            SimNode::Vmware(FdmAgent::new(Arc::clone(&cfg), *h).into()),
-                            disk(),
-                        );
+                        let agent = SimNode::Vmware(FdmAgent::new(Arc::clone(&cfg), *h).into());
+                        host_machines.insert(*h, agent.clone());
+                        lab.add(*h, agent, disk());
                     }
                 }
                 HostHa::Masakari => {
@@ -436,13 +442,11 @@ impl World {
                             use rand::Rng;
                             Duration::from_secs_f64(phase_rng.random_range(0.0..interval))
                         };
-                        lab.add(
-                            *h,
-                            SimNode::OpenStack(
-                                ComputeHost::with_poll_phase(&cfg, *h, phase).into(),
-                            ),
-                            disk(),
+                        let compute = SimNode::OpenStack(
+                            ComputeHost::with_poll_phase(&cfg, *h, phase).into(),
                         );
+                        host_machines.insert(*h, compute.clone());
+                        lab.add(*h, compute, disk());
                     }
                 }
             }
@@ -519,6 +523,8 @@ impl World {
             restarts: Vec::new(),
             watchdog_acts: Vec::new(),
             watchdog_rng: crate::rng::stream(seed, "watchdog"),
+            host_machines,
+            operator_on: BTreeMap::new(),
         }
     }
 
@@ -677,9 +683,7 @@ impl World {
                 }
                 for change in self.coupling.handle(event) {
                     match change {
-                        GuestChange::Boot { guest, host }
-                            if self.fenced_guests.iter().any(|(_, g)| *g == guest) =>
-                        {
+                        GuestChange::Boot { guest, host } if self.fence_holds(guest) => {
                             // A restart the cluster layer began before the fence: the
                             // fence's power-off (a vCenter or Nova task on the VM, not
                             // on one host) applies as the power-on finishes.
