@@ -3,6 +3,8 @@
 //!
 //! * [`cli`]: what the commands share: bounded input files, output directories checked
 //!   before the work, standard output that tolerates a closed pipe, exit codes;
+//! * [`availability`]: `dualha availability`, long-run availability with failure and
+//!   repair processes, and the analytic Markov chain;
 //! * [`check`]: `dualha check`, the model checker's command (one configuration from a
 //!   TOML file, or the built-in matrix), its table, JSON and exit codes.
 //! * [`reproduce`]: `dualha reproduce`, the study reproduced in the simulator: tables,
@@ -13,6 +15,7 @@
 //!   counterexample) replayed in the simulated lab.
 #![deny(missing_docs)]
 
+pub mod availability;
 pub mod check;
 pub mod cli;
 pub mod lab;

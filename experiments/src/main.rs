@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
     name = "dualha",
     version,
     about = "Two-layer high availability (DRBD-style replication with Heartbeat/Pacemaker-style failover inside VMs that a virtualization cluster restarts): verify a configuration, predict its recoveries, reproduce the study",
-    long_about = "Two-layer high availability: DRBD-style block replication with Heartbeat/Pacemaker-style failover inside guests, on top of a virtualization cluster (vSphere-HA-like or Nova + Masakari-like) that restarts the VMs of a dead host.\n\n  check      proves a configuration free of split brain and lost acknowledged writes up to a depth, or prints the shortest failure schedule that breaks it\n  reproduce  reruns the study in the deterministic simulator and writes its report\n  simulate   replays one fault schedule (or a checker counterexample) in the simulated lab\n  lab        builds the lab of network namespaces (as root) where real nodes run\n\nThe daemon that runs the same machines on real hosts is `dualha-node`. Documentation: docs/ in the source tree."
+    long_about = "Two-layer high availability: DRBD-style block replication with Heartbeat/Pacemaker-style failover inside guests, on top of a virtualization cluster (vSphere-HA-like or Nova + Masakari-like) that restarts the VMs of a dead host.\n\n  check         proves a configuration free of split brain and lost acknowledged writes up to a depth, or prints the shortest failure schedule that breaks it\n  reproduce     reruns the study in the deterministic simulator and writes its report\n  simulate      replays one fault schedule (or a checker counterexample) in the simulated lab\n  availability  simulates years of component failures and repairs, and solves the analytic Markov chain\n  lab           builds the lab of network namespaces (as root) where real nodes run\n\nThe daemon that runs the same machines on real hosts is `dualha-node`. Documentation: docs/ in the source tree."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -20,6 +20,9 @@ struct Cli {
 /// One variant per subcommand; each runs through its module's `run`.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Long-run availability: simulated years of failures and repairs, and the analytic
+    /// Markov chain.
+    Availability(experiments::availability::AvailabilityArgs),
     /// Model-check configurations for split brain, lost writes and stale primaries.
     Check(experiments::check::CheckArgs),
     /// Reproduce the study in the simulator and write its report (the main job).
@@ -35,6 +38,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Availability(args) => experiments::availability::run(&args),
         Command::Check(args) => experiments::check::run(&args),
         Command::Reproduce(args) => experiments::reproduce::run(&args),
         Command::Simulate(args) => experiments::simulate::run(&args),

@@ -20,6 +20,7 @@
 //! * [`trace`]: the trace hash.
 #![deny(missing_docs)]
 
+pub mod availability;
 pub mod calibration;
 pub mod dist;
 pub mod limits;

@@ -48,6 +48,13 @@ pub struct Profile {
     /// [`Profile::calibrated`] applies these on top (`crate::calibration`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calibration: Vec<Calibration>,
+    /// Failure and repair processes for availability studies (`dualha availability`);
+    /// the defaults (`crate::availability::AvailabilityProfile`) when left out.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::availability::AvailabilityProfile::is_default"
+    )]
+    pub availability: crate::availability::AvailabilityProfile,
 }
 
 /// Which failover software the guests run; the report states the choice.
@@ -411,7 +418,7 @@ impl Profile {
         for (key, d) in self.dists() {
             d.validate(&key)?;
         }
-        Ok(())
+        self.availability.validate()
     }
 
     /// Every distribution with its key.

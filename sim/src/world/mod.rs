@@ -22,7 +22,9 @@
 
 mod describe;
 mod handlers;
+mod layers;
 mod ledger;
+mod repair;
 mod script;
 mod watchdog;
 
@@ -39,14 +41,14 @@ use model::cluster::openstack::{ComputeHost, MasakariEngine, NovaController, Ope
 use model::cluster::vmware::{Datastore, FdmAgent, IsolationAddress, VmwareConfig};
 use model::cluster::{ClusterCommand, ClusterNotice, VmSpec};
 use model::guest::GuestNotice;
-use model::guest::{Guest, GuestCommand, GuestConfig};
+use model::guest::{Guest, GuestConfig};
 use model::membership::MembershipConfig;
 use model::replication::uuid::GenerationIds;
 use model::replication::{DiskState, Protocol, ReplicaConfig, ReplicaMeta, ReplicaNotice, Role};
 use model::resources::{GroupConfig, ResourceKind, ResourceSpec};
 use model::schedule::{PairConfig, Start};
 use model::testing::{Cluster, VirtualDisk, VirtualNetwork, VirtualProcess};
-use model::world::{GuestChange, LayerCoupling, VmEvent};
+use model::world::{GuestChange, LayerCoupling};
 use model::{Effect, HandlerRequest};
 use model::{Net, NodeId, ProcessId};
 use rand::Rng;
@@ -273,6 +275,12 @@ pub struct World {
     /// When the watchdog acted, on which guest.
     pub watchdog_acts: Vec<(model::Time, NodeId)>,
     watchdog_rng: ChaCha8Rng,
+    /// Each host's cluster-layer machine as it was built, not yet booted: a repaired
+    /// host boots a fresh one (`repair`).
+    host_machines: BTreeMap<NodeId, SimNode>,
+    /// When an operator last powered each guest's VM on (`repair`): a fence before
+    /// that no longer keeps the VM off.
+    operator_on: BTreeMap<NodeId, model::Time>,
 }
 
 impl World {
@@ -375,6 +383,7 @@ impl World {
         }
 
         // The cluster layer.
+        let mut host_machines = BTreeMap::new();
         for cluster in &layout.clusters {
             let vms: Vec<VmSpec> = layout
                 .home
@@ -399,11 +408,9 @@ impl World {
                         disk(),
                     );
                     for h in &cluster.hosts {
-                        lab.add(
-                            *h,
-                            SimNode::Vmware(FdmAgent::new(Arc::clone(&cfg), *h).into()),
-                            disk(),
-                        );
+                        let agent = SimNode::Vmware(FdmAgent::new(Arc::clone(&cfg), *h).into());
+                        host_machines.insert(*h, agent.clone());
+                        lab.add(*h, agent, disk());
                     }
                 }
                 HostHa::Masakari => {
@@ -435,13 +442,11 @@ impl World {
                             use rand::Rng;
                             Duration::from_secs_f64(phase_rng.random_range(0.0..interval))
                         };
-                        lab.add(
-                            *h,
-                            SimNode::OpenStack(
-                                ComputeHost::with_poll_phase(&cfg, *h, phase).into(),
-                            ),
-                            disk(),
+                        let compute = SimNode::OpenStack(
+                            ComputeHost::with_poll_phase(&cfg, *h, phase).into(),
                         );
+                        host_machines.insert(*h, compute.clone());
+                        lab.add(*h, compute, disk());
                     }
                 }
             }
@@ -518,6 +523,8 @@ impl World {
             restarts: Vec::new(),
             watchdog_acts: Vec::new(),
             watchdog_rng: crate::rng::stream(seed, "watchdog"),
+            host_machines,
+            operator_on: BTreeMap::new(),
         }
     }
 
@@ -628,213 +635,5 @@ impl World {
             .copied()
             .filter(|&g| self.serves(g))
             .collect()
-    }
-
-    /// Couples the layers after the harness or the world changed processes: every VM
-    /// that started or stopped running since the last call is taken by the
-    /// [`LayerCoupling`], whose guest changes happen now (a guest's own processes
-    /// dying with it are changes too, and are drained in the same call).
-    pub fn couple(&mut self) {
-        loop {
-            for g in self.lab.take_fenced() {
-                self.fenced(g);
-            }
-            let changes = self.lab.take_process_changes();
-            if changes.is_empty() {
-                break;
-            }
-            for c in changes {
-                if self.guests.contains_key(&c.node) {
-                    continue;
-                }
-                let event = if c.running {
-                    VmEvent::Running {
-                        host: c.node,
-                        vm: c.process,
-                    }
-                } else {
-                    VmEvent::Stopped {
-                        host: c.node,
-                        vm: c.process,
-                    }
-                };
-                if c.running
-                    && let Some(g) = model::world::ids::guest_of_vm(c.process)
-                    && let Some(old) = self.coupling.host_of(g)
-                    && old != c.node
-                    && !self.lab.is_paused(old)
-                    && !self.lock_lost.contains(&(old, c.process))
-                {
-                    // A second instance while the first runs on: neither frozen with
-                    // its hung host nor powering off for its lost disk lock. (Both of
-                    // those are VMware's VM split brain, where only the new instance
-                    // can reach the disks; the old guest ends here, as the new boots.)
-                    self.vm_split_brains.push((self.lab.now(), g));
-                }
-                if !c.running {
-                    self.lock_lost.remove(&(c.node, c.process));
-                }
-                for change in self.coupling.handle(event) {
-                    match change {
-                        GuestChange::Boot { guest, host }
-                            if self.fenced_guests.iter().any(|(_, g)| *g == guest) =>
-                        {
-                            // A restart the cluster layer began before the fence: the
-                            // fence's power-off (a vCenter or Nova task on the VM, not
-                            // on one host) applies as the power-on finishes.
-                            self.lab.command(
-                                host,
-                                SimCommand::Cluster(ClusterCommand::PowerOff(vm_of(guest))),
-                            );
-                        }
-                        GuestChange::Down { guest, .. } => {
-                            self.layer_log.push((self.lab.now(), change));
-                            self.guest_down(guest);
-                        }
-                        GuestChange::Boot { guest, host } => {
-                            self.layer_log.push((self.lab.now(), change));
-                            self.guest_boot(guest, host);
-                        }
-                    }
-                }
-            }
-        }
-        if self.hold_rings && self.replicas_connected() {
-            self.hold_rings = false;
-            for r in 0..2 {
-                self.lab
-                    .net
-                    .set_net_up(GUEST_A, GUEST_B, Net::Ring(r), true);
-            }
-        }
-    }
-
-    /// When the world itself must act next (a hang ends, a scripted VM boot finishes,
-    /// a `fence-peer` helper returns, the watchdog checks or finishes a restart).
-    fn next_due(&self) -> Option<model::Time> {
-        let resumes = self.resumes.iter().map(|(t, _)| *t);
-        let boots = self.scripted_boots.iter().map(|(t, _, _)| *t);
-        let restarts = self.restarts.iter().map(|(t, _)| *t);
-        resumes
-            .chain(boots)
-            .chain(restarts)
-            .chain(self.fence_peer_due())
-            .chain(self.watchdog_next)
-            .min()
-    }
-
-    /// Runs the lab to `until`, event by event: after each event the layers are
-    /// coupled, the machines' records are taken in ([`World::observe`]) and `after` is
-    /// asked with whether they changed what the properties read (the oracle); the
-    /// world's own actions happen at their time. Stops early, returning true, when
-    /// `after` says so; else the clock ends at `until`.
-    pub fn run_until(
-        &mut self,
-        until: model::Time,
-        mut after: impl FnMut(&mut World, bool) -> bool,
-    ) -> bool {
-        loop {
-            // Asked again after every event: an event may start a helper that is due
-            // before the next step's limit.
-            let own = self.next_due().filter(|t| *t <= until);
-            let limit = own.unwrap_or(until);
-            if self.lab.step_until(limit) {
-                self.couple();
-                let changed = self.observe();
-                if after(self, changed) {
-                    return true;
-                }
-                continue;
-            }
-            self.lab.run_until(limit);
-            if own.is_none() {
-                return false;
-            }
-            self.run_scripted();
-            self.run_watchdog();
-            self.couple();
-            let _ = self.observe();
-            if after(self, true) {
-                return true;
-            }
-        }
-    }
-
-    /// STONITH powered guest `g` off (it is down already): the fence agent did it
-    /// through the hypervisor (`fence_vmware_soap`, `fence_openstack`), which powers the
-    /// VM off, so the cluster layer forgets it and never restarts it. Also the
-    /// `stonith_admin-fence-peer` helper's way.
-    pub(super) fn fenced(&mut self, g: NodeId) {
-        if !self.guests.contains_key(&g) {
-            return;
-        }
-        self.fenced_guests.push((self.lab.now(), g));
-        if let Some(host) = self.coupling.host_of(g)
-            && self.lab.is_up(host)
-        {
-            self.lab.command(
-                host,
-                SimCommand::Cluster(ClusterCommand::PowerOff(vm_of(g))),
-            );
-        }
-    }
-
-    /// A guest's VM stopped (its host died, or the cluster layer powered it off).
-    fn guest_down(&mut self, g: NodeId) {
-        if self.lab.is_up(g) {
-            let mounted = self.lab.processes(g).get(FS).is_some_and(|p| p.running);
-            let service = self
-                .lab
-                .processes(g)
-                .get(SERVICE)
-                .is_some_and(|p| p.running);
-            let mut s = self.shared.borrow_mut();
-            s.fs_dirty |= mounted;
-            s.service_crashed |= service;
-            drop(s);
-            self.lab.crash(g);
-        }
-    }
-
-    /// A guest's VM booted on `host`: the guest comes up from its replica's metadata.
-    fn guest_boot(&mut self, g: NodeId, host: NodeId) {
-        let Some(cfg) = self.guests.get(&g).cloned() else {
-            return;
-        };
-        self.boots.push((self.lab.now(), g, host));
-        match self.cell.architecture {
-            Architecture::SingleNode => {
-                self.lab.restart(g, SimNode::Unmanaged);
-                // No HA software: the services are started by the guest's init scripts.
-                for p in [FS, IP, SERVICE] {
-                    if let Some(x) = self.lab.processes_mut(g).get_mut(p) {
-                        x.running = true;
-                    }
-                }
-            }
-            _ => {
-                let meta = self
-                    .lab
-                    .persisted(g)
-                    .cloned()
-                    .or_else(|| Some(synced_meta()));
-                match Guest::restart(cfg, meta) {
-                    Ok(guest) => self.lab.restart(g, SimNode::Guest(Box::new(guest))),
-                    Err(e) => panic!("the profile makes an invalid guest: {e}"),
-                }
-                let max = self.profile.heartbeat.keepalive;
-                let fence_delay = secs(self.fence_rng.random_range(0.0..=max));
-                self.lab
-                    .command(g, SimCommand::Guest(GuestCommand::Boot { fence_delay }));
-            }
-        }
-    }
-
-    /// Powers `host` off, and the guests on it with it.
-    pub fn power_off_host(&mut self, host: NodeId) {
-        if self.lab.is_up(host) {
-            self.lab.crash(host);
-        }
-        self.couple();
     }
 }

@@ -1,0 +1,315 @@
+//! `dualha availability`: long-run availability of each architecture, simulated with
+//! failure and repair processes for every component (`sim::availability`), and with
+//! `--analytic` the Markov chain built from the same profile.
+//!
+//! Runs are independent (seed, seed + 1, ...), spread over `--threads` threads and
+//! summarised in seed order, so the answer does not depend on the thread count.
+//! Progress (simulated days) goes to standard error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use sim::availability::{
+    Analytic, RunResult, Summary, YEAR, analytic, run_availability, summarise,
+};
+use sim::limits::MAX_THREADS;
+use sim::{Architecture, Cell, FailureClass, Platform, Service};
+
+use crate::outln;
+use crate::progress::Progress;
+use crate::simulate::{ArchitectureArg, PlatformArg, ServiceArg};
+
+/// `--years`: from about nine hours to a century.
+pub const YEARS: (f64, f64) = (0.001, 100.0);
+/// `--runs`.
+pub const RUNS: (u64, u64) = (1, 1000);
+/// The most application writes one run may issue (the write ledger keeps 8 bytes per
+/// write: about 100 MB).
+pub const MAX_WRITES_PER_RUN: f64 = 12.0e6;
+
+/// Arguments of `dualha availability`.
+#[derive(Debug, clap::Args)]
+pub struct AvailabilityArgs {
+    /// A profile instead of the study's (its `[availability]` section, or the defaults).
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Simulated years per run (0.001 to 100).
+    #[arg(long, default_value_t = 1.0)]
+    pub years: f64,
+    /// Independent runs per architecture and platform (1 to 1000); the 95 % intervals
+    /// are across runs.
+    #[arg(long, default_value_t = 2)]
+    pub runs: u64,
+    /// One architecture; all three if absent.
+    #[arg(long, value_enum)]
+    pub architecture: Option<ArchitectureArg>,
+    /// One platform; both if absent.
+    #[arg(long, value_enum)]
+    pub platform: Option<PlatformArg>,
+    /// The service.
+    #[arg(long, value_enum, default_value = "apache")]
+    pub service: ServiceArg,
+    /// The first run's seed (run i uses seed + i).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (1 to 256).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Only the analytic model (a Markov chain from the profile's means): no simulation.
+    #[arg(long)]
+    pub analytic: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One row: a cell's simulation (unless `--analytic`) and its chain.
+#[derive(Debug, Serialize)]
+struct Row {
+    architecture: Architecture,
+    platform: Platform,
+    service: Service,
+    analytic: Option<Analytic>,
+    simulated: Option<Summary>,
+}
+
+/// Runs `dualha availability`.
+pub fn run(args: &AvailabilityArgs) -> ExitCode {
+    crate::cli::exit_code("dualha availability", availability(args))
+}
+
+fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
+    let architectures = match args.architecture {
+        None => vec![
+            Architecture::SingleNode,
+            Architecture::DrbdHeartbeat,
+            Architecture::Combined,
+        ],
+        Some(ArchitectureArg::SingleNode) => vec![Architecture::SingleNode],
+        Some(ArchitectureArg::DrbdHeartbeat) => vec![Architecture::DrbdHeartbeat],
+        Some(ArchitectureArg::Combined) => vec![Architecture::Combined],
+    };
+    let platforms = match args.platform {
+        None => vec![Platform::Vmware, Platform::OpenStack],
+        Some(PlatformArg::Vmware) => vec![Platform::Vmware],
+        Some(PlatformArg::Openstack) => vec![Platform::OpenStack],
+    };
+    let service = match args.service {
+        ServiceArg::Apache => Service::Apache,
+        ServiceArg::Mysql => Service::Mysql,
+    };
+    platforms
+        .iter()
+        .flat_map(|&platform| {
+            architectures.iter().map(move |&architecture| Cell {
+                failure: FailureClass::Software,
+                architecture,
+                platform,
+                service,
+            })
+        })
+        .collect()
+}
+
+fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
+    let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
+    if !(args.years >= YEARS.0 && args.years <= YEARS.1) {
+        anyhow::bail!(
+            "--years {}: must be between {} and {}",
+            args.years,
+            YEARS.0,
+            YEARS.1
+        );
+    }
+    if !(RUNS.0..=RUNS.1).contains(&args.runs) {
+        anyhow::bail!(
+            "--runs {}: must be between {} and {}",
+            args.runs,
+            RUNS.0,
+            RUNS.1
+        );
+    }
+    if !(1..=MAX_THREADS).contains(&args.threads) {
+        anyhow::bail!(
+            "--threads {}: must be between 1 and {MAX_THREADS}",
+            args.threads
+        );
+    }
+    let secs = args.years * YEAR;
+    let writes = secs / profile.availability.write_interval;
+    if writes > MAX_WRITES_PER_RUN {
+        anyhow::bail!(
+            "--years {} with availability.write_interval = {} s issues about {writes:.0} \
+             writes per run; at most {MAX_WRITES_PER_RUN:.0} (raise the interval or \
+             shorten the run)",
+            args.years,
+            profile.availability.write_interval
+        );
+    }
+    let cells = cells(args);
+    let mut rows: Vec<Row> = cells
+        .iter()
+        .map(|&c| {
+            Ok(Row {
+                architecture: c.architecture,
+                platform: c.platform,
+                service: c.service,
+                analytic: Some(analytic(&profile, c).with_context(|| {
+                    format!("the analytic model of {}", c.architecture.label())
+                })?),
+                simulated: None,
+            })
+        })
+        .collect::<Result<_>>()?;
+    if !args.analytic {
+        let jobs: Vec<(usize, u64)> = (0..cells.len())
+            .flat_map(|c| (0..args.runs).map(move |r| (c, r)))
+            .collect();
+        let days_per_run = (secs / 86_400.0).ceil() as u64;
+        let progress = Progress::new(days_per_run * jobs.len() as u64, "simulated days");
+        let done = AtomicU64::new(0);
+        let next = AtomicU64::new(0);
+        let started = std::time::Instant::now();
+        let results: Vec<Vec<(usize, RunResult)>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..args.threads.min(jobs.len()))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                            let Some(&(c, r)) = jobs.get(i) else { break };
+                            let mut reported = 0u64;
+                            let result = run_availability(
+                                &profile,
+                                cells[c],
+                                secs,
+                                args.seed.wrapping_add(r),
+                                &mut |f| {
+                                    let now = (f * days_per_run as f64) as u64;
+                                    if now > reported {
+                                        let total =
+                                            done.fetch_add(now - reported, Ordering::Relaxed) + now
+                                                - reported;
+                                        reported = now;
+                                        progress.set(total);
+                                    }
+                                },
+                            );
+                            mine.push((i, result));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        progress.finish();
+        let mut all: Vec<(usize, RunResult)> = results.into_iter().flatten().collect();
+        all.sort_by_key(|(i, _)| *i);
+        if all.len() != jobs.len() {
+            anyhow::bail!("a worker thread failed");
+        }
+        for (c, row) in rows.iter_mut().enumerate() {
+            let runs: Vec<RunResult> = all
+                .iter()
+                .filter(|(i, _)| jobs[*i].0 == c)
+                .map(|(_, r)| r.clone())
+                .collect();
+            row.simulated = Some(summarise(&runs));
+        }
+        crate::cli::note(format_args!(
+            "dualha availability: {} runs of {} years in {:.1} s",
+            jobs.len(),
+            args.years,
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&rows).context("cannot encode the results")?
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_table(&rows, args, &profile)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(rows: &[Row], args: &AvailabilityArgs, profile: &sim::Profile) -> Result<()> {
+    outln!(
+        "profile {}, protocol {}, {} run(s) of {} year(s) per row, seed {}",
+        profile.name,
+        profile.drbd.protocol,
+        args.runs,
+        args.years,
+        args.seed
+    )?;
+    if !profile.availability.all_exponential() {
+        outln!("(not every distribution is exponential: the chain uses their means)")?;
+    }
+    for row in rows {
+        outln!(
+            "\n{} / {} / {}",
+            row.architecture.label(),
+            row.platform.label(),
+            row.service.label()
+        )?;
+        if let Some(a) = &row.analytic {
+            outln!(
+                "  analytic:   availability {:.6} ({:.2} nines), downtime {:.1} min/year, {:.2} outages/year ({} states)",
+                a.availability,
+                sim::availability::nines(a.availability),
+                a.downtime_min_per_year,
+                a.outages_per_year,
+                a.states
+            )?;
+        }
+        if let Some(s) = &row.simulated {
+            let opt = |x: Option<f64>, unit: &str| {
+                x.map_or("-".to_string(), |v| format!("{v:.1} {unit}"))
+            };
+            outln!(
+                "  simulated:  availability {:.6} [{:.6}, {:.6}] ({:.2} nines)",
+                s.availability.mean,
+                s.availability.low,
+                s.availability.high,
+                s.nines
+            )?;
+            outln!(
+                "              downtime {:.1} min/year [{:.1}, {:.1}], {:.2} outages/year, service MTTF {}, MTTR {}, longest {:.1} min",
+                s.downtime_min_per_year.mean,
+                s.downtime_min_per_year.low,
+                s.downtime_min_per_year.high,
+                s.outages_per_year,
+                opt(s.mttf_hours, "h"),
+                opt(s.mttr_minutes, "min"),
+                s.longest_outage_minutes
+            )?;
+            outln!(
+                "              failovers {:.2}/year, false failovers {}, split brains {}, acknowledged writes lost {} of {}",
+                s.failovers_per_year,
+                s.false_failovers,
+                s.split_brains,
+                s.lost_writes,
+                s.writes
+            )?;
+            outln!(
+                "              degraded {:.3} % of the time, resyncing {:.4} %; failures: {}",
+                s.degraded_fraction * 100.0,
+                s.resync_fraction * 100.0,
+                s.failures
+                    .iter()
+                    .map(|(k, n)| format!("{} {n}", k.key()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
