@@ -419,8 +419,8 @@ impl CheckConfig {
     }
 
     /// The fence delays the guests draw (`pcmk_delay_max`): unless `heartbeat`
-    /// sets them, `a` waits 5 s, `b` does not. Only the replayed timeline uses them; the
-    /// checker fires timers in any order.
+    /// sets them, `a` waits 5 s, `b` does not. The checker's `FenceDelay` timer fires at
+    /// this deadline (timed semantics).
     pub fn fence_delay(&self, me: NodeId) -> Duration {
         if let Some(d) = self.heartbeat.fence_delay(me) {
             d
