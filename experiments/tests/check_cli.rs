@@ -37,22 +37,25 @@ fn a_bounded_verdict_says_up_to_how_many_steps_it_holds() {
         env!("CARGO_MANIFEST_DIR"),
         "/profiles/check/heartbeat-no-fencing.toml"
     );
-    // The split brain takes 6 steps, a failover 5: with 5, nothing is violated, and the
-    // output must not say more than it knows.
-    let out = dualha(&["check", "--config", cfg, "--max-depth", "5"]);
+    // The split brain takes 4 steps (timed semantics), a failover 5: with 3, no safety
+    // property is violated, the failover is unknown (exit 1), and the output must not
+    // say more than it knows.
+    let out = dualha(&["check", "--config", cfg, "--max-depth", "3"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(!text.contains("violated"), "{text}");
+    assert!(text.contains("unknown (none within 3 steps)"), "{text}");
     assert!(text.contains("no split brain"), "{text}");
-    assert!(text.contains("holds up to 5 steps"), "{text}");
+    assert!(text.contains("holds up to 3 steps"), "{text}");
     assert!(
-        text.contains("search cut by the bound of 5 steps"),
+        text.contains("search cut by the bound of 3 steps"),
         "{text}"
     );
     assert!(!text.contains("search complete"), "{text}");
-    let out = dualha(&["check", "--config", cfg, "--max-depth", "6"]);
+    let out = dualha(&["check", "--config", cfg, "--max-depth", "4"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("violated (6 steps)"), "{text}");
+    assert!(text.contains("violated (4 steps)"), "{text}");
 }
 
 #[test]

@@ -75,8 +75,8 @@ fn replay(s: &Schedule) -> Vec<Property> {
 
 #[test]
 fn a_split_brain_found_by_the_checker_is_a_split_brain_in_the_simulator() {
-    // Six steps find it: partition, both DRBD ping timeouts, Heartbeat's deadtime on b,
-    // and b is promoted beside a.
+    // Four steps find it (timed semantics): the partition, time passing to b's and then
+    // a's DRBD ping timeout, Heartbeat's deadtime on b, and b is promoted beside a.
     let o = checked(6);
     let s = schedule_of(&o, Property::SplitBrain);
     assert!(

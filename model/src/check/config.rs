@@ -213,6 +213,41 @@ impl Default for Budget {
     }
 }
 
+/// How long the events that are not timers may take: each may happen at any time from
+/// when it was issued up to its maximum (milliseconds), the *window* of the timed
+/// semantics (`docs/verification.md`, "Timed semantics"). The defaults are the timing
+/// assumptions the checker makes unless told otherwise: each is far below the timers it
+/// races with (`ping-timeout` 500 ms, `keepalive` 1 s, `op_timeout` 20 s,
+/// `fence_timeout` 60 s), and a configuration that widens a window explores the races
+/// that opens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timing {
+    /// A DRBD replication message (data, acknowledgements, handshake, resync), one way.
+    pub message_max_ms: u32,
+    /// A disk request (write or read of the backing disk).
+    pub disk_max_ms: u32,
+    /// An OCF action (start, stop, promote, demote, monitor) of a resource agent.
+    pub ocf_max_ms: u32,
+    /// A STONITH operation, from the request to the target being off.
+    pub fence_max_ms: u32,
+    /// A `fence-peer` handler (dopd's round trip, or the STONITH it asks for); one that
+    /// hangs (`drbd.fence_peer = "hang"`) never finishes.
+    pub handler_max_ms: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            message_max_ms: 10,
+            disk_max_ms: 20,
+            ocf_max_ms: 5_000,
+            fence_max_ms: 10_000,
+            handler_max_ms: 10_000,
+        }
+    }
+}
+
 /// One configuration to check.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -253,6 +288,8 @@ pub struct CheckConfig {
     pub resources: ResourceOptions,
     /// Faults and writes.
     pub budget: Budget,
+    /// How long messages, disk requests, OCF actions, fencing and handlers may take.
+    pub timing: Timing,
 }
 
 impl Default for CheckConfig {
@@ -276,6 +313,7 @@ impl Default for CheckConfig {
             heartbeat: HeartbeatOptions::default(),
             resources: ResourceOptions::default(),
             budget: Budget::default(),
+            timing: Timing::default(),
         }
     }
 }
@@ -382,8 +420,8 @@ impl CheckConfig {
     }
 
     /// The fence delays the guests draw (`pcmk_delay_max`): unless `heartbeat`
-    /// sets them, `a` waits 5 s, `b` does not. Only the replayed timeline uses them; the
-    /// checker fires timers in any order.
+    /// sets them, `a` waits 5 s, `b` does not. The checker's `FenceDelay` timer fires at
+    /// this deadline (timed semantics).
     pub fn fence_delay(&self, me: NodeId) -> Duration {
         if let Some(d) = self.heartbeat.fence_delay(me) {
             d

@@ -4,14 +4,15 @@
 //! very machines of this crate — two [`crate::guest::Guest`]s (replica + membership +
 //! resource manager), optionally a [`crate::replication::Witness`], a
 //! [`crate::membership::PingNode`] and a [`crate::membership::QuorumDevice`] — with the
-//! messages in flight, the armed timers (durations abstracted), pending disk, OCF,
-//! STONITH and `fence-peer` requests, the abstract disks and the acknowledged writes.
-//! Actions deliver messages, fire timers, complete requests and inject faults within a
-//! budget. [`run::check`] runs a breadth-first search and replays each violation as a
+//! messages in flight, the armed timers, pending disk, OCF, STONITH and `fence-peer`
+//! requests (each with its deadline relative to the present: the timed semantics), the
+//! abstract disks and the acknowledged writes. Actions deliver messages, let time pass
+//! to a timer's deadline and fire it, complete requests and inject faults within a
+//! budget; an event happens only if no other must happen strictly before it. [`run::check`] runs a breadth-first search and replays each violation as a
 //! readable [`trace::Counterexample`] and a replayable [`trace::Schedule`];
 //! [`matrix`] holds the built-in table of configurations with their expected verdicts.
-//! `docs/verification.md` documents the abstractions, the timer-ordering constraints
-//! and the verdicts.
+//! `docs/verification.md` documents the abstractions, the timed semantics with its
+//! assumptions and reductions, and the verdicts.
 
 pub mod canonical;
 pub mod config;

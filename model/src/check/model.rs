@@ -22,9 +22,6 @@ pub struct CheckModel {
     /// The driver that runs the machines on a state.
     pub driver: Driver,
     init: State,
-    /// How long after the initial state each of its armed timers fires (the start-up
-    /// run's real durations), for replays.
-    init_timers: BTreeMap<(NodeId, AnyTimer), Duration>,
 }
 
 /// *No split brain* ([`Property::SplitBrain`]): never two Primaries whose data
@@ -133,20 +130,14 @@ impl CheckModel {
     pub fn new(cfg: CheckConfig) -> Result<CheckModel, CheckConfigError> {
         cfg.validate()?;
         let driver = Driver { cfg };
-        let (init, log) = match driver.cfg.start {
-            Start::Running => driver.settled_state(),
+        let init = match driver.cfg.start {
+            Start::Running => driver.settled_state().0,
             Start::Partitioned => {
                 let mut log = Log::default();
-                let s = driver.boot_state(&mut Some(&mut log), &[]);
-                (s, log)
+                driver.boot_state(&mut Some(&mut log), &[])
             }
         };
-        let init_timers = log.remaining(&init);
-        Ok(CheckModel {
-            driver,
-            init,
-            init_timers,
-        })
+        Ok(CheckModel { driver, init })
     }
 
     /// The configuration.
@@ -160,8 +151,12 @@ impl CheckModel {
     }
 
     /// How long after the initial state each of its armed timers fires.
-    pub fn init_timers(&self) -> &BTreeMap<(NodeId, AnyTimer), Duration> {
-        &self.init_timers
+    pub fn init_timers(&self) -> BTreeMap<(NodeId, AnyTimer), Duration> {
+        self.init
+            .timers
+            .iter()
+            .map(|(&k, &left)| (k, Duration::from_millis(u64::from(left))))
+            .collect()
     }
 
     /// A one-line summary of the guests in `s`: role/disk/connection of each.

@@ -2,8 +2,6 @@
 //! virtual time, and the same path as a schedule of faults and writes a simulator can
 //! replay.
 
-use core::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use super::config::{A, B, node_name};
@@ -22,8 +20,8 @@ pub struct Step {
     /// 1-based.
     pub step: usize,
     /// Virtual time in milliseconds since the exploration started (see
-    /// `docs/verification.md`: timers fire at their configured durations, every other
-    /// event takes 1 ms, faults and writes 100 ms).
+    /// `docs/verification.md`, "Timed semantics": timers fire at their deadlines, every
+    /// other event at the earliest instant its window allows).
     pub time_ms: u64,
     /// The node the step happens to (or `net`/`cluster` for the environment).
     pub node: String,
@@ -108,7 +106,7 @@ fn describe(s: &State, a: &Action) -> (String, String) {
                 .channels
                 .get(&(*from, *to, *net))
                 .and_then(|q| q.front())
-                .map_or_else(|| "?".to_string(), msg_text);
+                .map_or_else(|| "?".to_string(), |m| msg_text(&m.0));
             (
                 name(*to),
                 format!("receives {m} from {} on {}", name(*from), net_name(*net)),
@@ -118,7 +116,7 @@ fn describe(s: &State, a: &Action) -> (String, String) {
         Action::DiskDone { node } => {
             let t = s.disk_queue[super::state::ix(*node)]
                 .front()
-                .map_or_else(|| "?".to_string(), |r| format!("{:?}", r.token));
+                .map_or_else(|| "?".to_string(), |r| format!("{:?}", r.0.token));
             (name(*node), format!("disk completes {t}"))
         }
         Action::ProcessDone { node, request } => (
@@ -147,7 +145,7 @@ fn describe(s: &State, a: &Action) -> (String, String) {
                 .channels
                 .get(&(*from, *to, *net))
                 .and_then(|q| q.front())
-                .map_or_else(|| "?".to_string(), msg_text);
+                .map_or_else(|| "?".to_string(), |m| msg_text(&m.0));
             (
                 "net".to_string(),
                 format!("loses {m} from {} to {}", name(*from), name(*to)),
@@ -158,6 +156,10 @@ fn describe(s: &State, a: &Action) -> (String, String) {
         Action::Write { node } => (
             name(*node),
             format!("application writes block {0} (write {0})", s.next_write + 1),
+        ),
+        Action::Advance => (
+            "clock".to_string(),
+            "time passes (keep-alives, healthy monitors, retries)".to_string(),
         ),
     }
 }
@@ -213,23 +215,14 @@ fn schedule_event(a: &Action, next_write: u8) -> Option<Fault> {
 pub fn replay(model: &CheckModel, actions: &[Action]) -> Counterexample {
     let driver = &model.driver;
     let mut s = model.init().clone();
+    // The virtual time is the time passed on the path: timers fire at their deadlines,
+    // every other event at the earliest instant its window allows, faults and writes at
+    // the instant of the step before them.
     let mut log = Log::default();
-    // Timers armed at the start fire when the start-up run left them due.
-    for (&k, &after) in model.init_timers() {
-        log.deadlines.insert(k, Time::ZERO + after);
-    }
     let mut steps = Vec::new();
     let mut events = Vec::new();
     for (k, a) in actions.iter().enumerate() {
         let (node, event) = describe(&s, a);
-        let step_cost = if a.is_schedule_event() {
-            Duration::from_millis(100)
-        } else if matches!(a, Action::Timer { .. }) {
-            Duration::ZERO
-        } else {
-            Duration::from_millis(1)
-        };
-        log.now = log.now + step_cost;
         let next_write = s.next_write + 1;
         driver.apply(&mut s, a, &mut Some(&mut log));
         let at_ms = ms(log.now);

@@ -1,6 +1,6 @@
 //! Carrying a machine's effects out on a [`State`]: messages into channels, timers into
-//! the set, disk requests into the queue, and the rest; delivering messages; booting and
-//! powering guests off.
+//! the map, disk requests into the queue, and the rest, each with its deadline;
+//! delivering messages; booting and powering guests off.
 
 use core::time::Duration;
 
@@ -10,7 +10,8 @@ use crate::membership::{PingNode, QuorumDevice};
 use crate::replication::{ReplicaNotice, Role, Witness};
 use crate::{Effect, HandlerRequest, Input, Machine, Net, NodeId, Time};
 
-use super::{AnyTimer, Down, Driver, Log, State, bit, ix};
+use super::{AnyTimer, Down, Driver, Log, NEVER, State, bit, ix, ms_of};
+use crate::check::config::FencePeerChoice;
 
 impl Driver {
     /// Whether a network between `p` and `q` is cut.
@@ -39,30 +40,36 @@ impl Driver {
             return;
         }
         let _ = log;
-        let immediate = matches!(msg, GuestMsg::Membership(_)) || from == WITNESS || to == WITNESS;
-        if immediate {
+        if Self::immediate(from, to, &msg) {
             s.immediate.push_back((from, to, msg));
         } else {
             s.channels
                 .entry((from, to, net))
                 .or_default()
-                .push_back(msg);
+                .push_back((msg, self.cfg.timing.message_max_ms));
         }
     }
 
-    pub(super) fn set_timer(
-        &self,
-        s: &mut State,
-        n: NodeId,
-        t: AnyTimer,
-        after: Duration,
-        log: &mut Option<&mut Log>,
-    ) {
-        s.timers.insert((n, t));
-        if let Some(l) = log.as_deref_mut() {
-            let at = l.now + after;
-            l.deadlines.insert((n, t), at);
-        }
+    /// Whether a message is delivered within the step that sent it (a reduction,
+    /// `docs/verification.md`): membership traffic (heartbeats, ping node, quorum
+    /// device), the witness' traffic and DRBD's keep-alives (`Ping`/`PingAck`, which
+    /// DRBD sends on its own meta socket, so they overtake the data).
+    pub fn immediate(from: NodeId, to: NodeId, msg: &GuestMsg) -> bool {
+        use crate::replication::{ConnMsg, ReplicaMsg};
+        matches!(msg, GuestMsg::Membership(_))
+            || from == WITNESS
+            || to == WITNESS
+            || matches!(
+                msg,
+                GuestMsg::Replica(ReplicaMsg::Conn {
+                    msg: ConnMsg::Ping | ConnMsg::PingAck,
+                    ..
+                })
+            )
+    }
+
+    pub(super) fn set_timer(&self, s: &mut State, n: NodeId, t: AnyTimer, after: Duration) {
+        s.timers.insert((n, t), ms_of(after));
     }
 
     /// Feeds one input to guest `n` and carries its effects out.
@@ -85,15 +92,21 @@ impl Driver {
             match e {
                 Effect::Send { to, msg } => self.send(s, n, to, msg, log),
                 Effect::SetTimer { id, after } => {
-                    self.set_timer(s, n, AnyTimer::Guest(id), after, log);
+                    self.set_timer(s, n, AnyTimer::Guest(id), after);
                 }
                 Effect::CancelTimer(id) => {
                     s.timers.remove(&(n, AnyTimer::Guest(id)));
                 }
-                Effect::Disk(req) => s.disk_queue[i].push_back(req),
+                Effect::Disk(req) => s.disk_queue[i].push_back((req, self.cfg.timing.disk_max_ms)),
                 Effect::Persist(meta) => s.meta[i] = Some(meta),
                 Effect::Handler(HandlerRequest::FencePeer { peer }) => {
-                    s.handlers.insert((n, peer));
+                    let hangs = self.fence_peer_handler() == FencePeerChoice::Hang;
+                    let deadline = if hangs {
+                        NEVER
+                    } else {
+                        self.cfg.timing.handler_max_ms
+                    };
+                    s.handlers.insert((n, peer), deadline);
                     if let Some(l) = log.as_deref_mut() {
                         l.note(
                             n,
@@ -109,9 +122,10 @@ impl Driver {
                         l.note(n, format!("handler {h:?}"));
                     }
                 }
-                Effect::Process(req) => s.procs.push((n, req)),
+                Effect::Process(req) => s.procs.push((n, req, self.cfg.timing.ocf_max_ms)),
                 Effect::Fence(target) => {
-                    s.fences.insert((n, target, true));
+                    s.fences
+                        .insert((n, target, true), self.cfg.timing.fence_max_ms);
                     if let Some(l) = log.as_deref_mut() {
                         l.note(
                             n,
@@ -205,7 +219,7 @@ impl Driver {
             match e {
                 Effect::Send { to, msg } => self.send(s, node, to, lift_msg(msg), log),
                 Effect::SetTimer { id, after } => {
-                    self.set_timer(s, node, lift_timer(id), after, log);
+                    self.set_timer(s, node, lift_timer(id), after);
                 }
                 Effect::CancelTimer(id) => {
                     s.timers.remove(&(node, lift_timer(id)));
@@ -226,14 +240,14 @@ impl Driver {
         let i = ix(n);
         s.guests[i] = None;
         s.down[i] = why;
-        s.timers.retain(|(m, _)| *m != n);
+        s.timers.retain(|(m, _), _| *m != n);
         s.disk_queue[i].clear();
-        s.procs.retain(|(m, _)| *m != n);
-        s.handlers.retain(|(m, _)| *m != n);
+        s.procs.retain(|(m, _, _)| *m != n);
+        s.handlers.retain(|(m, _), _| *m != n);
         s.fences = s
             .fences
             .iter()
-            .map(|&(by, t, answer)| (by, t, answer && by != n))
+            .map(|(&(by, t, answer), &d)| ((by, t, answer && by != n), d))
             .collect();
         s.channels.retain(|(f, t, _), _| *f != n && *t != n);
         s.running[i] = false;

@@ -1,17 +1,15 @@
-//! Which actions are possible in a state: the timer-ordering constraints
-//! (`docs/verification.md`) and the faults within the budget.
+//! Which actions are possible in a state: the events whose window allows them now
+//! (`docs/verification.md`, "Timed semantics"), housekeeping, and the faults within the
+//! budget.
 
-use std::collections::VecDeque;
-
-use crate::check::config::{A, B, DRBD, FaultKind, FencePeerChoice, QDEVICE, SERVICE, WITNESS};
-use crate::guest::{GuestMsg, GuestTimer};
-use crate::membership::{DeviceTimer, MembershipTimer};
-use crate::replication::witness::WitnessTimer;
+use crate::NodeId;
+use crate::check::config::{A, B, DRBD, FaultKind, SERVICE};
+use crate::guest::GuestTimer;
+use crate::membership::MembershipTimer;
 use crate::replication::{ReplicaTimer, Role};
 use crate::resources::ResourceTimer;
-use crate::{Net, NodeId};
 
-use super::{Action, AnyTimer, Down, Driver, State, ix, other};
+use super::{Action, AnyTimer, Down, Driver, Ms, NEVER, State, ix};
 
 impl Driver {
     /// Whether the monitor of resource `p` on guest `n` could find anything but the
@@ -30,110 +28,45 @@ impl Driver {
         true
     }
 
-    pub(super) fn in_flight(
-        &self,
-        s: &State,
-        from: NodeId,
-        to: NodeId,
-        pred: impl Fn(&GuestMsg) -> bool,
-    ) -> bool {
-        s.channels
-            .iter()
-            .any(|(&(f, t, _), q)| f == from && t == to && q.iter().any(&pred))
-    }
-
-    /// Whether a heartbeat of `peer` could still reach `me` on ring `r`.
-    pub(super) fn heartbeat_possible(&self, s: &State, me: NodeId, r: u8) -> bool {
-        let peer = other(me);
-        let in_flight = s
-            .channels
-            .get(&(peer, me, Net::Ring(r)))
-            .is_some_and(|q| !q.is_empty());
-        in_flight || (self.is_up(s, peer) && !self.is_cut(s, me, peer, Net::Ring(r)))
-    }
-
-    /// The timer-ordering constraints (see `docs/verification.md`): whether `timer` of
-    /// `node` may fire in `s`.
-    pub fn timer_allowed(&self, s: &State, node: NodeId, timer: AnyTimer) -> bool {
-        let peer = other(node);
+    /// Whether firing `timer` of `node` is *housekeeping*: a periodic timer whose firing
+    /// the checker does not offer as a choice but carries out when time passes its
+    /// deadline ([`Action::Advance`], and on the way to any other timer): Heartbeat's
+    /// `Keepalive` (heartbeats, pings to the ping node, the quorum device's poll), DRBD's
+    /// keep-alive `Ping`, `ConnectRetry` and `WitnessPing`, Heartbeat's `Warn` (a
+    /// notice: a late peer counts as alive, `membership::member`), and a resource monitor
+    /// that cannot find a failure (its agent's answer is then known and taken at once).
+    /// Everything they send is delivered within the step ([`Driver::immediate`]) except
+    /// a `ConnectRetry`'s handshake, which stops the advance.
+    pub fn housekeeping(&self, s: &State, node: NodeId, timer: AnyTimer) -> bool {
         match timer {
-            AnyTimer::Guest(GuestTimer::Membership(t)) => match t {
-                // Message delay < keepalive: at most one heartbeat per ring in flight.
-                MembershipTimer::Keepalive => (0..self.cfg.rings).all(|r| {
-                    s.channels
-                        .get(&(node, peer, Net::Ring(r)))
-                        .is_none_or(VecDeque::is_empty)
-                }),
-                // keepalive + delay < warntime, deadtime: a live, reachable peer's
-                // heartbeat always arrives first.
-                MembershipTimer::Warn | MembershipTimer::Dead => {
-                    (0..self.cfg.rings).all(|r| !self.heartbeat_possible(s, node, r))
-                }
-                MembershipTimer::RingDead(r) => !self.heartbeat_possible(s, node, r),
-                MembershipTimer::PingDead(p) => {
-                    self.is_cut(s, node, p, Net::Public) && !self.in_flight(s, p, node, |_| true)
-                }
-                MembershipTimer::DeviceExpire => {
-                    self.is_cut(s, node, QDEVICE, Net::Public)
-                        && !self.in_flight(s, QDEVICE, node, |_| true)
-                }
-                // A fence always completes within fence_timeout.
-                MembershipTimer::FenceTimeout => !s.fences.iter().any(|&(by, _, _)| by == node),
-                MembershipTimer::IpfailGrace | MembershipTimer::FenceDelay => true,
-            },
-            AnyTimer::Guest(GuestTimer::Replica(t)) => match t {
-                // RTT < ping-timeout: the timeout fires only when the answer cannot come.
-                ReplicaTimer::PingTimeout => {
-                    (!self.is_up(s, peer) || self.is_cut(s, node, peer, Net::Replication))
-                        && !self.in_flight(s, peer, node, |m| matches!(m, GuestMsg::Replica(_)))
-                }
-                // A retry over a cut link only bumps the attempt counter.
-                ReplicaTimer::ConnectRetry => {
-                    self.is_up(s, peer) && !self.is_cut(s, node, peer, Net::Replication)
-                }
-                ReplicaTimer::WitnessTimeout => {
-                    self.is_cut(s, node, WITNESS, Net::Replication)
-                        && !self.in_flight(s, WITNESS, node, |_| true)
-                }
-                // A keep-alive over a working connection changes nothing.
-                ReplicaTimer::Ping => {
-                    let connected = |n: NodeId| {
-                        s.guests[ix(n)]
-                            .as_ref()
-                            .is_some_and(|g| g.replica().conn().is_connected())
-                    };
-                    !(connected(node)
-                        && connected(peer)
-                        && !self.is_cut(s, node, peer, Net::Replication))
-                }
-                ReplicaTimer::ResyncTick | ReplicaTimer::WitnessPing => true,
-            },
-            AnyTimer::Guest(GuestTimer::RetryPromote) => true,
-            AnyTimer::Guest(GuestTimer::Resources(t)) => match t {
-                // A healthy monitor changes nothing but its call number.
-                ResourceTimer::Monitor(p) => self.monitor_matters(s, node, p),
-                // OCF actions complete within op_timeout.
-                ResourceTimer::OpTimeout(_) => false,
-                ResourceTimer::FailureExpiry(_) => true,
-            },
-            // Lease: the witness forgets a node only after the node stopped counting
-            // the witness' vote (expiry 2 x ping-int + ping-timeout > ping-int +
-            // ping-timeout).
-            AnyTimer::Witness(WitnessTimer::Expire(n)) => {
-                let i = ix(n);
-                (!self.is_up(s, n) || !s.witness_up[i]) && !self.in_flight(s, n, WITNESS, |_| true)
+            AnyTimer::Guest(GuestTimer::Membership(
+                MembershipTimer::Keepalive | MembershipTimer::Warn,
+            ))
+            | AnyTimer::Guest(GuestTimer::Replica(
+                ReplicaTimer::Ping | ReplicaTimer::ConnectRetry | ReplicaTimer::WitnessPing,
+            )) => true,
+            AnyTimer::Guest(GuestTimer::Resources(ResourceTimer::Monitor(p))) => {
+                !self.monitor_matters(s, node, p)
             }
-            // Lease: the device forgets a member only after the member stopped counting
-            // its vote (lease deadtime + keepalive > deadtime).
-            AnyTimer::Device(DeviceTimer::Expire(n)) => {
-                (!self.is_up(s, n)
-                    || !s.timers.contains(&(
-                        n,
-                        AnyTimer::Guest(GuestTimer::Membership(MembershipTimer::DeviceExpire)),
-                    )))
-                    && !self.in_flight(s, n, QDEVICE, |_| true)
-            }
+            _ => false,
         }
+    }
+
+    /// The latest time by which some pending event that is not a timer must happen
+    /// (messages, disk, OCF actions, fencing, handlers): time cannot pass beyond it.
+    pub fn window_deadline(&self, s: &State) -> Ms {
+        let channels = s.channels.values().filter_map(|q| q.front().map(|m| m.1));
+        let disks = s.disk_queue.iter().filter_map(|q| q.front().map(|r| r.1));
+        let procs = s.procs.iter().map(|p| p.2);
+        let fences = s.fences.values().copied();
+        let handlers = s.handlers.values().copied();
+        channels
+            .chain(disks)
+            .chain(procs)
+            .chain(fences)
+            .chain(handlers)
+            .min()
+            .unwrap_or(NEVER)
     }
 
     /// Every action possible in `s`, in a deterministic order that is also the
@@ -155,14 +88,14 @@ impl Driver {
                 out.push(Action::DiskDone { node: n });
             }
         }
-        for &(node, request) in &s.procs {
+        for &(node, request, _) in &s.procs {
             out.push(Action::ProcessDone { node, request });
         }
-        for &(by, target, _) in &s.fences {
+        for &(by, target, _) in s.fences.keys() {
             out.push(Action::Fence { by, target });
         }
-        if self.fence_peer_handler() != FencePeerChoice::Hang {
-            for &(node, peer) in &s.handlers {
+        for (&(node, peer), &d) in &s.handlers {
+            if d != NEVER {
                 out.push(Action::FencePeer { node, peer });
             }
         }
@@ -209,10 +142,24 @@ impl Driver {
                 }
             }
         }
-        for &(node, timer) in &s.timers {
-            if self.timer_allowed(s, node, timer) {
-                out.push(Action::Timer { node, timer });
+        // Urgency: a timer may fire only if no pending event must happen strictly
+        // before its deadline; the other timers' deadlines (which housekeeping on the way
+        // may push back) are checked when it fires (`apply`).
+        let h = self.window_deadline(s);
+        let mut housekeeping = NEVER;
+        let mut other = NEVER;
+        for (&(node, timer), &left) in &s.timers {
+            if self.housekeeping(s, node, timer) {
+                housekeeping = housekeeping.min(left);
+            } else {
+                other = other.min(left);
+                if left <= h {
+                    out.push(Action::Timer { node, timer });
+                }
             }
+        }
+        if housekeeping != NEVER && housekeeping <= h.min(other) {
+            out.push(Action::Advance);
         }
         for n in [A, B] {
             if let Some(g) = s.guests[ix(n)].as_ref()

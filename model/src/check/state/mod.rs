@@ -1,16 +1,20 @@
 //! The composed state the checker explores, the actions between states, and the driver
 //! that carries a machine's effects out on that state.
 //!
-//! The driver does what `model::testing::Cluster` does, without a clock: messages wait
-//! in FIFO channels per (sender, receiver, network) until an action delivers them; armed
-//! timers are a set and fire by an action; disk requests wait in a FIFO queue per guest;
-//! OCF actions, STONITH requests and `fence-peer` handlers wait until an action carries
-//! them out. An optional [`Log`] records what happened (notices, a plausible virtual
-//! time) when a path is replayed for a counterexample; it never influences the state.
+//! The driver does what `model::testing::Cluster` does, with time kept relative to the
+//! present (`docs/verification.md`, "Timed semantics"): every pending event carries how
+//! long it may still wait. Messages wait in FIFO channels per (sender, receiver,
+//! network), disk requests in a FIFO queue per guest, OCF actions, STONITH requests and
+//! `fence-peer` handlers in their sets, each with its deadline (the latest time it can
+//! happen: [`Timing`](super::config::Timing)); armed timers with the time left until
+//! they fire. An event may happen when no other must happen strictly before it; time
+//! passes only when a timer fires (or housekeeping runs, [`Action::Advance`]), and every
+//! deadline shrinks by the time passed. An optional [`Log`] records what happened
+//! (notices, the virtual time) when a path is replayed for a counterexample; it never
+//! influences the state.
 //!
 //! Here the state and its actions; `driver` carries effects out, `apply` is one step,
-//! `explore` lists the possible steps (the timer-ordering constraints), `start` builds the
-//! initial states.
+//! `explore` lists the possible steps, `start` builds the initial states.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -48,6 +52,19 @@ pub enum Down {
     Fenced,
 }
 
+/// Time in milliseconds, relative to the present.
+pub type Ms = u32;
+
+/// The deadline of an event that may never happen (a hung handler).
+pub const NEVER: Ms = Ms::MAX;
+
+/// Milliseconds of a duration (saturating below [`NEVER`]).
+pub fn ms_of(d: Duration) -> Ms {
+    Ms::try_from(d.as_millis())
+        .unwrap_or(NEVER - 1)
+        .min(NEVER - 1)
+}
+
 /// The state of the whole model: two guests and their surroundings.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct State {
@@ -61,19 +78,20 @@ pub struct State {
     pub witness: Option<Witness>,
     /// The quorum device, if configured.
     pub device: Option<QuorumDevice>,
-    /// Messages in flight, FIFO per (from, to, network).
-    pub channels: BTreeMap<(NodeId, NodeId, Net), VecDeque<GuestMsg>>,
-    /// Armed timers (durations abstracted away).
-    pub timers: BTreeSet<(NodeId, AnyTimer)>,
-    /// Disk requests in flight, FIFO per guest.
-    pub disk_queue: [VecDeque<DiskRequest>; 2],
-    /// OCF actions in flight.
-    pub procs: Vec<(NodeId, ProcessRequest)>,
+    /// Messages in flight, FIFO per (from, to, network), each with its deadline.
+    pub channels: BTreeMap<(NodeId, NodeId, Net), VecDeque<(GuestMsg, Ms)>>,
+    /// Armed timers and the time left until each fires.
+    pub timers: BTreeMap<(NodeId, AnyTimer), Ms>,
+    /// Disk requests in flight, FIFO per guest, each with its deadline.
+    pub disk_queue: [VecDeque<(DiskRequest, Ms)>; 2],
+    /// OCF actions in flight, each with its deadline.
+    pub procs: Vec<(NodeId, ProcessRequest, Ms)>,
     /// STONITH requests in flight: (requester, target, the requester is still there to
-    /// hear the answer).
-    pub fences: BTreeSet<(NodeId, NodeId, bool)>,
-    /// `fence-peer` handlers running: (node, peer).
-    pub handlers: BTreeSet<(NodeId, NodeId)>,
+    /// hear the answer), each with its deadline.
+    pub fences: BTreeMap<(NodeId, NodeId, bool), Ms>,
+    /// `fence-peer` handlers running: (node, peer), each with its deadline ([`NEVER`]
+    /// for a handler that hangs).
+    pub handlers: BTreeMap<(NodeId, NodeId), Ms>,
     /// Networks cut.
     pub cuts: BTreeSet<Cut>,
     /// The service runs on this guest.
@@ -114,7 +132,8 @@ pub enum Action {
         /// Network.
         net: Net,
     },
-    /// An armed timer fires.
+    /// Time passes to an armed timer's deadline (housekeeping on the way, see
+    /// [`Action::Advance`]) and it fires.
     Timer {
         /// Whose.
         node: NodeId,
@@ -196,6 +215,11 @@ pub enum Action {
         /// Which guest.
         node: NodeId,
     },
+    /// Time passes with only housekeeping (keep-alives, healthy monitors, connection
+    /// retries: [`Driver::housekeeping`]) until housekeeping starts something new (a
+    /// message, disk or OCF request, a timer not armed before), before any other timer
+    /// is due.
+    Advance,
 }
 
 impl Action {
@@ -221,10 +245,8 @@ impl Action {
 /// What a replay records about one step.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
-    /// Virtual time.
+    /// Virtual time: the sum of the time passed on the path.
     pub now: Time,
-    /// Deadline of each armed timer (from the durations the machines asked for).
-    pub deadlines: BTreeMap<(NodeId, AnyTimer), Time>,
     /// Notices and other observable effects of this step, per node.
     pub events: Vec<(NodeId, String)>,
 }
@@ -232,20 +254,6 @@ pub struct Log {
 impl Log {
     pub(super) fn note(&mut self, node: NodeId, what: String) {
         self.events.push((node, what));
-    }
-
-    /// How long after `now` each timer armed in `s` would fire, from the durations the
-    /// machines asked for (zero for one without a recorded deadline): what a replay
-    /// starting at `s` needs so that a timer armed before the exploration fires at its
-    /// real time, and a schedule's times are the ones a simulator must wait.
-    pub fn remaining(&self, s: &State) -> BTreeMap<(NodeId, AnyTimer), Duration> {
-        s.timers
-            .iter()
-            .map(|k| {
-                let at = self.deadlines.get(k).copied().unwrap_or(self.now);
-                (*k, at.saturating_since(self.now))
-            })
-            .collect()
     }
 }
 

@@ -11,7 +11,7 @@ use crate::membership::QuorumDevice;
 use crate::replication::{ReplicaMeta, Role, Witness, WitnessConfig};
 use crate::{Machine, Net, Time};
 
-use super::{Action, Down, Driver, Log, State, ix};
+use super::{Action, Down, Driver, Log, NEVER, State, ix};
 
 impl Driver {
     /// The state before anything happened: both guests with identical, in-sync metadata
@@ -46,11 +46,11 @@ impl Driver {
             device: (self.cfg.has_node(QDEVICE))
                 .then(|| QuorumDevice::for_members(QDEVICE, &self.cfg.guest(A).membership)),
             channels: BTreeMap::new(),
-            timers: BTreeSet::new(),
+            timers: BTreeMap::new(),
             disk_queue: [VecDeque::new(), VecDeque::new()],
             procs: Vec::new(),
-            fences: BTreeSet::new(),
-            handlers: BTreeSet::new(),
+            fences: BTreeMap::new(),
+            handlers: BTreeMap::new(),
             cuts: BTreeSet::new(),
             running: [false; 2],
             killed: [false; 2],
@@ -83,40 +83,43 @@ impl Driver {
         s
     }
 
-    /// The next internal event of a timed, zero-latency run: a message, a disk or OCF
-    /// completion, a fence or handler; else the timer with the earliest deadline.
-    pub fn next_timed(&self, s: &State, log: &Log) -> Option<Action> {
-        if let Some(&(from, to, net)) = s.channels.keys().next() {
-            return Some(Action::Deliver { from, to, net });
-        }
-        for n in [A, B] {
-            if !s.disk_queue[ix(n)].is_empty() {
-                return Some(Action::DiskDone { node: n });
-            }
-        }
-        if let Some(&(node, request)) = s.procs.first() {
-            return Some(Action::ProcessDone { node, request });
-        }
-        if let Some(&(by, target, _)) = s.fences.iter().next() {
-            return Some(Action::Fence { by, target });
-        }
-        if let Some(&(node, peer)) = s
-            .handlers
-            .iter()
-            .find(|_| self.fence_peer_handler() != crate::check::config::FencePeerChoice::Hang)
+    /// One event of a timed, zero-latency run: the first pending message, disk or OCF
+    /// completion, fence or handler that does not hang; else time passes to the earliest
+    /// timer (every timer, housekeeping included, fires as an event of its own). Returns
+    /// `false` if nothing is pending.
+    pub fn step_timed(&self, s: &mut State, log: &mut Log) -> bool {
+        let log = &mut Some(log);
+        let first = if let Some(&(from, to, net)) = s.channels.keys().next() {
+            Some(Action::Deliver { from, to, net })
+        } else if let Some(n) = [A, B]
+            .into_iter()
+            .find(|&n| !s.disk_queue[ix(n)].is_empty())
         {
-            return Some(Action::FencePeer { node, peer });
+            Some(Action::DiskDone { node: n })
+        } else if let Some(&(node, request, _)) = s.procs.first() {
+            Some(Action::ProcessDone { node, request })
+        } else if let Some(&(by, target, _)) = s.fences.keys().next() {
+            Some(Action::Fence { by, target })
+        } else if let Some((&(node, peer), _)) = s.handlers.iter().find(|(_, d)| **d != NEVER) {
+            Some(Action::FencePeer { node, peer })
+        } else {
+            None
+        };
+        if let Some(a) = first {
+            return self.apply(s, &a, log);
         }
-        s.timers
-            .iter()
-            .min_by_key(|k| (log.deadlines.get(k).copied().unwrap_or(Time::ZERO), **k))
-            .map(|&(node, timer)| Action::Timer { node, timer })
+        let Some((&(node, timer), &left)) = s.timers.iter().min_by_key(|(k, l)| (**l, **k)) else {
+            return false;
+        };
+        self.elapse(s, left, log);
+        self.fire(s, node, timer, log);
+        true
     }
 
     /// The `running` scenario's start: boot both guests and run them, with every message
     /// and completion instantaneous and timers at their configured durations, until `a`
-    /// runs the group as Primary and nothing but timers is pending. Also returns the log,
-    /// whose deadlines say when each armed timer would fire (see [`Log::remaining`]).
+    /// runs the group as Primary and nothing but timers is pending. Also returns the log
+    /// (its time is the start-up run's; the state's timers keep the time left to each).
     pub fn settled_state(&self) -> (State, Log) {
         let mut log = Log::default();
         // DRBD connects before Heartbeat starts the resources (Heartbeat's initdead,
@@ -145,10 +148,9 @@ impl Driver {
             if connected(&s) && s.channels.is_empty() {
                 break;
             }
-            let Some(a) = self.next_timed(&s, &log) else {
+            if !self.step_timed(&mut s, &mut log) {
                 break;
-            };
-            self.apply(&mut s, &a, &mut Some(&mut log));
+            }
         }
         for c in &rings {
             s.cuts.remove(c);
@@ -169,10 +171,9 @@ impl Driver {
             if settled {
                 break;
             }
-            let Some(a) = self.next_timed(&s, &log) else {
+            if !self.step_timed(&mut s, &mut log) {
                 break;
-            };
-            self.apply(&mut s, &a, &mut Some(&mut log));
+            }
             log.events.clear();
         }
         (s, log)
