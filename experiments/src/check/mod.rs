@@ -47,7 +47,7 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 2, value_parser = threads_arg)]
     pub threads: usize,
     /// Bound in steps: every path of up to this many actions from the start is explored
-    /// (1 to 64); default 10, or each matrix row's own. A property that "holds up to N
+    /// (1 to 64); default 20, or each matrix row's own. A property that "holds up to N
     /// steps" may still fail in more.
     #[arg(long, value_parser = max_depth_arg)]
     pub max_depth: Option<usize>,

@@ -61,7 +61,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 2, &[Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Violated), (FAILOVER, Holds)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("protocol-a-primary-crash", |c| {
@@ -70,7 +70,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 1, &[Crash]);
             }),
             expected: vec![(NO_LOST_WRITE, Violated)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("protocol-c-primary-crash", |c| {
@@ -79,7 +79,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 1, &[Crash]);
             }),
             expected: vec![(NO_LOST_WRITE, Holds), (FAILOVER, Holds)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("resource-and-stonith-partition", |c| {
@@ -89,7 +89,7 @@ pub fn rows() -> Vec<Row> {
             // The Primary's fence-peer powers b off within the handler window (10 s),
             // long before b's 30 s deadtime: a keeps the service, b never takes over.
             expected: vec![(NO_SPLIT_BRAIN, Holds), (FAILOVER, Unknown)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("quorum-witness-partition", |c| {
@@ -97,7 +97,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(1, 2, &[Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("two-layer-race-no-fencing", |c| {
@@ -105,7 +105,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(2, 2, &[PowerOff, Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Violated)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("two-layer-race-fencing", |c| {
@@ -114,7 +114,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(2, 2, &[PowerOff, Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("two-layer-race-quorum", |c| {
@@ -123,7 +123,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(2, 2, &[PowerOff, Partition]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("two-node-no-wait-for-all-partitioned-start", |c| {
@@ -132,7 +132,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(0, 2, &[]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Violated)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
         Row {
             config: cfg("two-node-wait-for-all-partitioned-start", |c| {
@@ -141,7 +141,7 @@ pub fn rows() -> Vec<Row> {
                 c.budget = budget(0, 2, &[]);
             }),
             expected: vec![(NO_SPLIT_BRAIN, Holds), (NO_STALE_PRIMARY, Holds)],
-            max_depth: 10,
+            max_depth: super::run::DEFAULT_STEPS,
         },
     ]
 }
