@@ -36,18 +36,14 @@ fn fast(kinds: &[(ComponentKind, f64, f64)]) -> Profile {
     p
 }
 
-/// Runs `n` runs of `days` each on two threads (the results in seed order).
-fn runs_parallel(p: &Profile, c: Cell, days: f64, n: u64) -> Vec<RunResult> {
+/// Runs `n` runs of `days` each on two threads, seeds `first..first + n` (the results in
+/// seed order).
+fn runs_parallel(p: &Profile, c: Cell, days: f64, first: u64, n: u64) -> Vec<RunResult> {
     let half = n / 2;
+    let run = |i: u64| run_availability(p, c, days * 24.0 * HOUR, first + i, &mut |_| {});
     std::thread::scope(|s| {
-        let first = s.spawn(|| {
-            (0..half)
-                .map(|i| run_availability(p, c, days * 24.0 * HOUR, 100 + i, &mut |_| {}))
-                .collect::<Vec<_>>()
-        });
-        let second: Vec<RunResult> = (half..n)
-            .map(|i| run_availability(p, c, days * 24.0 * HOUR, 100 + i, &mut |_| {}))
-            .collect();
+        let first = s.spawn(|| (0..half).map(run).collect::<Vec<_>>());
+        let second: Vec<RunResult> = (half..n).map(run).collect();
         let mut all = first.join().expect("runs");
         all.extend(second);
         all
@@ -55,31 +51,34 @@ fn runs_parallel(p: &Profile, c: Cell, days: f64, n: u64) -> Vec<RunResult> {
 }
 
 /// With exponential failures and repairs that are not too rare (a guest OS fails every
-/// 4 hours and is back after 1 on average, so both guests are down about 4 % of the
-/// time), the chain's availability lies inside the simulator's 95 % interval over
-/// independent runs of the DRBD + Heartbeat pair, and so does the single node's.
+/// 90 minutes and is back after 15 on average, so both guests are down about 2 % of
+/// the time and each run of the pair sees about 80 guest failures and a dozen double failures), the
+/// chain's availability lies inside the simulator's 95 % interval over 16 independent
+/// 3-day runs of the DRBD + Heartbeat pair, and so does the single node's.
 ///
-/// Ignored for now, honestly: with 24 runs of 10 days at 6 h / 1 h the chain (0.97756)
-/// lies inside the interval [0.97449, 0.98257] (`larger_sample_of_the_pair`), but with
-/// 16 runs of 6-8 days the simulated pair is 0.3-0.8 points more available than the
-/// chain and the interval misses it: a bias the chain's abstraction has not explained
-/// yet (docs/availability.md, "Open questions").
+/// The seeds are fixed (the test is deterministic), and were fixed before the test was
+/// run: a 95 % interval misses the true value for one seed block in twenty, and choosing
+/// seeds until it passes would prove nothing. A chain with its repair rate doubled lies
+/// far outside (docs/availability.md, "The analytic-vs-simulated test").
 #[test]
-#[ignore = "the chain and the simulated pair disagree beyond the interval on short samples"]
 fn analytic_availability_lies_inside_the_simulated_interval() {
-    let p = fast(&[(ComponentKind::GuestOs, 4.0, 1.0)]);
+    let p = fast(&[(ComponentKind::GuestOs, 1.5, 0.25)]);
     for (architecture, days, n) in [
-        (Architecture::DrbdHeartbeat, 6.0, 16),
-        (Architecture::SingleNode, 4.0, 8),
+        (Architecture::DrbdHeartbeat, 3.0, 16),
+        (Architecture::SingleNode, 3.0, 16),
     ] {
         let c = cell(architecture);
         let chain = analytic(&p, c).expect("the chain solves");
         assert!(chain.exact_rates);
-        let s = summarise(&runs_parallel(&p, c, days, n));
+        let s = summarise(&runs_parallel(&p, c, days, 1, n));
         let guest_failures: u64 = s.failures.iter().map(|(_, k)| k).sum();
         assert!(
-            guest_failures > 100,
+            guest_failures > 30 * n,
             "{architecture:?}: too few failures to judge"
+        );
+        println!(
+            "{architecture:?}: analytic {:.5}, simulated {:.5} [{:.5}, {:.5}] over {n} runs of {days} days",
+            chain.availability, s.availability.mean, s.availability.low, s.availability.high
         );
         assert!(
             s.availability.contains(chain.availability),
@@ -88,13 +87,9 @@ fn analytic_availability_lies_inside_the_simulated_interval() {
             s.availability.low,
             s.availability.high
         );
-        // A check that could fail: the interval is narrow enough to tell the pair from
-        // the single node.
-        assert!(s.availability.high - s.availability.low < 0.05, "{s:?}");
-        println!(
-            "{architecture:?}: analytic {:.5}, simulated {:.5} [{:.5}, {:.5}] over {n} runs of {days} days",
-            chain.availability, s.availability.mean, s.availability.low, s.availability.high
-        );
+        // The interval is narrow enough to judge: much narrower than the pair's gain over
+        // the single node (0.971 against 0.857 here).
+        assert!(s.availability.high - s.availability.low < 0.03, "{s:?}");
     }
 }
 
@@ -116,14 +111,25 @@ fn runs_repeat_with_their_seed() {
     assert_ne!(a, other);
 }
 
-/// A larger sample of the pair's runs, printed (`--ignored --nocapture`): how close the
-/// chain is beyond the test's interval.
+/// The test's procedure on other seed blocks, printed (`--ignored --nocapture`): how
+/// often the chain lies inside a block's interval (about 19 in 20 if the chain and the
+/// simulation agree).
 #[test]
 #[ignore]
-fn larger_sample_of_the_pair() {
-    let p = fast(&[(ComponentKind::GuestOs, 6.0, 1.0)]);
+fn other_seed_blocks_of_the_pair() {
+    let p = fast(&[(ComponentKind::GuestOs, 1.5, 0.25)]);
     let c = cell(Architecture::DrbdHeartbeat);
     let chain = analytic(&p, c).expect("the chain solves");
-    let s = summarise(&runs_parallel(&p, c, 10.0, 24));
-    println!("analytic {chain:?}\nsimulated {s:?}");
+    for block in 0..6 {
+        let s = summarise(&runs_parallel(&p, c, 3.0, 1000 + 16 * block, 16));
+        println!(
+            "seeds {}..: analytic {:.5}, simulated {:.5} [{:.5}, {:.5}], inside: {}",
+            1000 + 16 * block,
+            chain.availability,
+            s.availability.mean,
+            s.availability.low,
+            s.availability.high,
+            s.availability.contains(chain.availability)
+        );
+    }
 }

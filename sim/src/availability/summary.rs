@@ -45,6 +45,16 @@ impl Interval {
         }
     }
 
+    /// The interval cut to `[lo, hi]`: a quantity that cannot leave that range (an
+    /// availability is in [0, 1]) has no confidence outside it. The mean is unchanged.
+    pub fn clipped(self, lo: f64, hi: f64) -> Interval {
+        Interval {
+            mean: self.mean,
+            low: self.low.clamp(lo, hi),
+            high: self.high.clamp(lo, hi),
+        }
+    }
+
     /// Whether `x` lies inside.
     pub fn contains(&self, x: f64) -> bool {
         self.low <= x && x <= self.high
@@ -138,7 +148,9 @@ pub fn summarise(runs: &[RunResult]) -> Summary {
             }
         }
     }
-    let availability = Interval::of(&avail);
+    // Availabilities lie in [0, 1], downtimes between none and the whole year: the
+    // t-interval's symmetric half-width may reach past either end with few runs.
+    let availability = Interval::of(&avail).clipped(0.0, 1.0);
     let per_year = |n: u64| {
         if years_total > 0.0 {
             n as f64 / years_total
@@ -151,7 +163,7 @@ pub fn summarise(runs: &[RunResult]) -> Summary {
         years: runs.first().map_or(0.0, |r| r.secs / YEAR),
         nines: nines(availability.mean),
         availability,
-        downtime_min_per_year: Interval::of(&downtime),
+        downtime_min_per_year: Interval::of(&downtime).clipped(0.0, YEAR / 60.0),
         outages_per_year: per_year(outages),
         mttf_hours: (outages > 0).then(|| up / outages as f64 / HOUR),
         mttr_minutes: (outages > 0).then(|| down / outages as f64 / 60.0),
@@ -185,5 +197,37 @@ mod tests {
         assert!((nines(0.999) - 3.0).abs() < 1e-9);
         assert!((t975(40) - 2.021).abs() < 0.002, "{}", t975(40));
         assert!((t975(120) - 1.980).abs() < 0.002, "{}", t975(120));
+    }
+
+    /// Two runs, one never down and one a little: the t-interval reaches past 1, the
+    /// reported availability interval stops at 1 and the downtime's at 0.
+    #[test]
+    fn availability_intervals_stay_inside_zero_and_one() {
+        let run = |up: f64| RunResult {
+            seed: 0,
+            secs: 1000.0,
+            up_secs: up,
+            down_secs: 1000.0 - up,
+            outages: 0,
+            longest_outage_secs: 0.0,
+            failovers: 0,
+            false_failovers: 0,
+            split_brains: 0,
+            writes: 0,
+            lost_writes: 0,
+            degraded_secs: 0.0,
+            resync_secs: 0.0,
+            failures: Vec::new(),
+            events: 0,
+        };
+        assert!(Interval::of(&[1.0, 0.99]).high > 1.0);
+        let s = summarise(&[run(1000.0), run(990.0)]);
+        assert!((s.availability.mean - 0.995).abs() < 1e-12);
+        assert_eq!(s.availability.high, 1.0);
+        assert!(s.availability.low < 0.995);
+        assert_eq!(s.downtime_min_per_year.low, 0.0);
+        assert!(s.downtime_min_per_year.high > 0.0);
+        let i = Interval::of(&[0.0, 0.01]).clipped(0.0, 1.0);
+        assert_eq!(i.low, 0.0);
     }
 }
