@@ -43,11 +43,7 @@ fn dopd_refuses_to_outdate_a_primary_and_the_caller_outdates_itself() {
         ..CheckConfig::default()
     };
     let m = CheckModel::new(cfg).expect("valid configuration");
-    let ab = Cut {
-        x: A,
-        y: B,
-        net: None,
-    };
+    let ab = Cut::between(A, B, None);
     let mut s = m.init().clone();
     // Every network between a and b is cut; both replicas notice when their DRBD
     // keep-alive goes unanswered (b at 0.5 s, a at 10.5 s); a, Primary, calls fence-peer,

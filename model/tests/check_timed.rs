@@ -33,11 +33,7 @@ fn actions(m: &CheckModel, s: &State) -> Vec<Action> {
     out
 }
 
-const AB: Cut = Cut {
-    x: A,
-    y: B,
-    net: None,
-};
+const AB: Cut = Cut::between(A, B, None);
 
 #[test]
 fn a_replicated_write_completes_before_any_timer_can_fire() {

@@ -48,6 +48,30 @@ fn a_partition_of_the_study_configuration_ends_in_split_brain() {
 }
 
 #[test]
+fn a_one_way_cut_makes_only_the_deaf_side_declare_its_peer_dead() {
+    // Everything a sends is lost; what b sends arrives. b stops hearing a's heartbeats
+    // and takes over; a keeps hearing b and never declares it dead: without fencing,
+    // a split brain all the same.
+    let s =
+        Schedule::parse("[[event]]\nat = 1.0\nkind = \"cut-one-way\"\nfrom = \"a\"\nto = \"b\"\n")
+            .expect("valid schedule");
+    let run = run_schedule(
+        &what_if(),
+        pair(Platform::Vmware),
+        &s,
+        3,
+        MAX_EVENTS_PER_TRIAL,
+    )
+    .expect("runs");
+    let said = |t: &str| run.timeline.iter().any(|l| l.contains(t));
+    assert!(said("FAULT cut a->b one way"), "{:#?}", run.timeline);
+    assert!(said("b: heartbeat: node a is dead"), "{:#?}", run.timeline);
+    assert!(!said("a: heartbeat: node b is dead"), "{:#?}", run.timeline);
+    let v = run.result.violation.expect("the oracle stops the run");
+    assert!(v.starts_with("split brain"), "{v}");
+}
+
+#[test]
 fn one_ring_down_is_harmless() {
     let s = Schedule::parse(
         "[[event]]\nat = 1.0\nkind = \"partition\"\na = \"a\"\nb = \"b\"\nnet = \"ring1\"\n",

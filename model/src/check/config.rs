@@ -79,19 +79,35 @@ impl FaultKind {
 /// device is their failure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cut {
-    /// One end (the lower id).
+    /// One end (the lower id; the sender of a one-way cut).
     pub x: NodeId,
-    /// The other end (`x` itself for an isolation).
+    /// The other end (`x` itself for an isolation; the receiver of a one-way cut).
     pub y: NodeId,
     /// One network, or `None` for every network between them.
     pub net: Option<Net>,
+    /// Only messages from `x` to `y` are lost; the other way they pass (`a>b`).
+    pub one_way: bool,
 }
 
 impl Cut {
-    /// Whether this cut severs `net` between `p` and `q`.
+    /// A cut of every network (or `net`) between `x` and `y`, both ways.
+    pub const fn between(x: NodeId, y: NodeId, net: Option<Net>) -> Cut {
+        let (x, y) = if x.0 <= y.0 { (x, y) } else { (y, x) };
+        Cut {
+            x,
+            y,
+            net,
+            one_way: false,
+        }
+    }
+
+    /// Whether this cut loses a message from `p` to `q` on `net`.
     pub fn covers(&self, p: NodeId, q: NodeId, net: Net) -> bool {
         if self.net.is_some_and(|n| n != net) {
             return false;
+        }
+        if self.one_way {
+            return p == self.x && q == self.y;
         }
         if self.x == self.y {
             return p == self.x || q == self.x;
@@ -101,14 +117,20 @@ impl Cut {
     }
 
     /// Parses `a-b`, `a-b/ring0`, `a-b/ring1`, `a-b/replication`, `a-witness`,
-    /// `b-ping`, `a-qdevice` ..., and a node alone (`witness`, `a/public`): every link
-    /// of that node.
+    /// `b-ping`, `a-qdevice` ..., a node alone (`witness`, `a/public`): every link
+    /// of that node, and one-way cuts `a>b`, `b>a/replication`: messages from the first
+    /// to the second are lost.
     pub fn parse(s: &str) -> Option<Cut> {
         let (ends, net) = match s.split_once('/') {
             Some((e, n)) => (e, Some(n)),
             None => (s, None),
         };
-        let (p, q) = ends.split_once('-').unwrap_or((ends, ends));
+        let one_way = ends.contains('>');
+        let (p, q) = if one_way {
+            ends.split_once('>')?
+        } else {
+            ends.split_once('-').unwrap_or((ends, ends))
+        };
         let node = |n: &str| match n {
             "a" => Some(A),
             "b" => Some(B),
@@ -117,7 +139,7 @@ impl Cut {
             "qdevice" => Some(QDEVICE),
             _ => None,
         };
-        let alone = !ends.contains('-');
+        let alone = !one_way && !ends.contains('-');
         let (p, q) = (node(p)?, node(q)?);
         if p == q && !alone {
             return None;
@@ -130,14 +152,23 @@ impl Cut {
             Some("public") => Some(Net::Public),
             Some(_) => return None,
         };
-        let (x, y) = if p < q { (p, q) } else { (q, p) };
-        Some(Cut { x, y, net })
+        if one_way {
+            return Some(Cut {
+                x: p,
+                y: q,
+                net,
+                one_way,
+            });
+        }
+        Some(Cut::between(p, q, net))
     }
 }
 
 impl fmt::Display for Cut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.x == self.y {
+        if self.one_way {
+            write!(f, "{}>{}", node_name(self.x), node_name(self.y))?;
+        } else if self.x == self.y {
             write!(f, "{}", node_name(self.x))?;
         } else {
             write!(f, "{}-{}", node_name(self.x), node_name(self.y))?;
@@ -203,11 +234,7 @@ impl Default for Budget {
             faults: 1,
             writes: 2,
             kinds: vec![FaultKind::Partition],
-            cuts: vec![Cut {
-                x: A,
-                y: B,
-                net: None,
-            }],
+            cuts: vec![Cut::between(A, B, None)],
             heal: true,
         }
     }
@@ -721,5 +748,25 @@ mod option_tests {
             cfg.validate(),
             Err(CheckConfigError::CutToAbsentNode(cfg.budget.cuts[0]))
         );
+    }
+
+    #[test]
+    fn a_one_way_cut_loses_messages_in_its_direction_only() {
+        let c = Cut::parse("a>b/replication").expect("parses");
+        assert!(c.one_way);
+        assert_eq!(c.to_string(), "a>b/replication");
+        assert!(c.covers(A, B, Net::Replication));
+        assert!(!c.covers(B, A, Net::Replication), "b to a passes");
+        assert!(!c.covers(A, B, Net::Ring(0)), "other networks pass");
+        let back = Cut::parse("b>a").expect("parses");
+        assert_ne!(
+            back,
+            Cut::parse("a>b").expect("parses"),
+            "two directions, two cuts"
+        );
+        assert!(back.covers(B, A, Net::Public) && !back.covers(A, B, Net::Public));
+        assert_eq!(Cut::parse("a>a"), None);
+        assert_eq!(Cut::parse("a>"), None);
+        assert_eq!(Cut::parse("a>b/nowhere"), None);
     }
 }

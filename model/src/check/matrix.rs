@@ -20,11 +20,7 @@ pub struct Row {
 }
 
 fn ab() -> Cut {
-    Cut {
-        x: A,
-        y: B,
-        net: None,
-    }
+    Cut::between(A, B, None)
 }
 
 fn budget(faults: u8, writes: u8, kinds: &[FaultKind]) -> Budget {

@@ -183,6 +183,14 @@ fn schedule_event(a: &Action, next_write: u8) -> Option<Fault> {
         (n(c.x), n(y), c.net.map(|net| net.to_string()))
     };
     Some(match a {
+        Action::Partition(c) if c.one_way => {
+            let (from, to, net) = cut(c);
+            Fault::CutOneWay { from, to, net }
+        }
+        Action::Heal(c) if c.one_way => {
+            let (from, to, net) = cut(c);
+            Fault::HealOneWay { from, to, net }
+        }
         Action::Partition(c) => {
             let (a, b, net) = cut(c);
             Fault::Partition { a, b, net }

@@ -121,6 +121,26 @@ pub enum Fault {
         /// As for `partition`.
         net: Option<String>,
     },
+    /// Cut one direction only: messages from `from` to `to` (on `net`, if given) are
+    /// lost, the other way they pass (a one-way fault of a NIC, a switch port or a
+    /// firewall rule).
+    CutOneWay {
+        /// The sender whose messages are lost.
+        from: String,
+        /// The receiver.
+        to: String,
+        /// As for `partition`.
+        net: Option<String>,
+    },
+    /// Restore a one-way cut.
+    HealOneWay {
+        /// The sender.
+        from: String,
+        /// The receiver.
+        to: String,
+        /// As for `partition`.
+        net: Option<String>,
+    },
     /// A guest crashes (kernel panic, VM reset): down until it reboots.
     Crash {
         /// The guest.
@@ -189,6 +209,12 @@ impl Fault {
         match self {
             Fault::Partition { a, b, net } => format!("partition {a}-{b}{}", nets(net)),
             Fault::Heal { a, b, net } => format!("heal {a}-{b}{}", nets(net)),
+            Fault::CutOneWay { from, to, net } => {
+                format!("cut {from}->{to} one way{}", nets(net))
+            }
+            Fault::HealOneWay { from, to, net } => {
+                format!("heal {from}->{to} one way{}", nets(net))
+            }
             Fault::Crash { node } => format!("crash {node}"),
             Fault::Reboot { node } => format!("reboot {node}"),
             Fault::PowerOff { node } => format!("power off {node}"),
@@ -208,6 +234,8 @@ impl Fault {
         match self {
             Fault::Partition { .. } => "partition",
             Fault::Heal { .. } => "heal",
+            Fault::CutOneWay { .. } => "cut-one-way",
+            Fault::HealOneWay { .. } => "heal-one-way",
             Fault::Crash { .. } => "crash",
             Fault::Reboot { .. } => "reboot",
             Fault::PowerOff { .. } => "power-off",
@@ -225,6 +253,7 @@ impl Fault {
     pub fn keys_of(kind: &str) -> Option<&'static [&'static str]> {
         Some(match kind {
             "partition" | "heal" => &["at", "kind", "a", "b", "net"],
+            "cut-one-way" | "heal-one-way" => &["at", "kind", "from", "to", "net"],
             "crash" | "reboot" | "power-off" | "kill-service" | "disk-failure"
             | "cluster-restart" => &["at", "kind", "node"],
             "hang" => &["at", "kind", "node", "secs"],
@@ -235,9 +264,11 @@ impl Fault {
     }
 
     /// Every kind, for messages.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 13] = [
         "partition",
         "heal",
+        "cut-one-way",
+        "heal-one-way",
         "crash",
         "reboot",
         "power-off",

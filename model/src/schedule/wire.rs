@@ -24,6 +24,20 @@ pub(super) enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         net: Option<String>,
     },
+    CutOneWay {
+        at: f64,
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        net: Option<String>,
+    },
+    HealOneWay {
+        at: f64,
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        net: Option<String>,
+    },
     Crash {
         at: f64,
         node: String,
@@ -73,6 +87,8 @@ impl From<Event> for TimedFault {
         let (at, fault) = match e {
             Event::Partition { at, a, b, net } => (at, Fault::Partition { a, b, net }),
             Event::Heal { at, a, b, net } => (at, Fault::Heal { a, b, net }),
+            Event::CutOneWay { at, from, to, net } => (at, Fault::CutOneWay { from, to, net }),
+            Event::HealOneWay { at, from, to, net } => (at, Fault::HealOneWay { from, to, net }),
             Event::Crash { at, node } => (at, Fault::Crash { node }),
             Event::Reboot { at, node } => (at, Fault::Reboot { node }),
             Event::PowerOff { at, node } => (at, Fault::PowerOff { node }),
@@ -99,6 +115,8 @@ impl From<TimedFault> for Event {
         match t.fault {
             Fault::Partition { a, b, net } => Event::Partition { at, a, b, net },
             Fault::Heal { a, b, net } => Event::Heal { at, a, b, net },
+            Fault::CutOneWay { from, to, net } => Event::CutOneWay { at, from, to, net },
+            Fault::HealOneWay { from, to, net } => Event::HealOneWay { at, from, to, net },
             Fault::Crash { node } => Event::Crash { at, node },
             Fault::Reboot { node } => Event::Reboot { at, node },
             Fault::PowerOff { node } => Event::PowerOff { at, node },

@@ -30,6 +30,8 @@ pub struct VirtualNetwork {
     links: BTreeMap<(NodeId, NodeId), Link>,
     /// `(a, b, net)` with `a <= b` that are cut.
     nets_down: BTreeSet<(NodeId, NodeId, Net)>,
+    /// `(from, to, net)` cut in that direction only (`None`: every network).
+    one_way_down: BTreeSet<(NodeId, NodeId, Option<Net>)>,
     /// Latest delivery time per direction and network, to keep each FIFO.
     last_delivery: BTreeMap<(NodeId, NodeId, Net), Time>,
     sent: u64,
@@ -47,6 +49,7 @@ impl VirtualNetwork {
             default_delay,
             links: BTreeMap::new(),
             nets_down: BTreeSet::new(),
+            one_way_down: BTreeSet::new(),
             last_delivery: BTreeMap::new(),
             sent: 0,
             dropped: 0,
@@ -78,6 +81,18 @@ impl VirtualNetwork {
         if up {
             let (x, y) = key(a, b);
             self.nets_down.retain(|&(p, q, _)| (p, q) != (x, y));
+            self.one_way_down
+                .retain(|&(p, q, _)| (p, q) != (a, b) && (p, q) != (b, a));
+        }
+    }
+
+    /// Cuts or restores one direction: messages from `from` to `to` on `net` (every
+    /// network if `None`); the other direction is untouched.
+    pub fn set_one_way_up(&mut self, from: NodeId, to: NodeId, net: Option<Net>, up: bool) {
+        if up {
+            self.one_way_down.remove(&(from, to, net));
+        } else {
+            self.one_way_down.insert((from, to, net));
         }
     }
 
@@ -96,10 +111,14 @@ impl VirtualNetwork {
         self.link_mut(a, b).drop_next = n;
     }
 
-    /// Whether `a` and `b` can talk on `net`.
+    /// Whether a message from `a` reaches `b` on `net` (every cut both ways, and the
+    /// one-way cuts from `a` to `b`).
     pub fn is_up(&self, a: NodeId, b: NodeId, net: Net) -> bool {
         let (x, y) = key(a, b);
-        self.link(a, b).up && !self.nets_down.contains(&(x, y, net))
+        self.link(a, b).up
+            && !self.nets_down.contains(&(x, y, net))
+            && !self.one_way_down.contains(&(a, b, None))
+            && !self.one_way_down.contains(&(a, b, Some(net)))
     }
 
     /// A message from `from` to `to` on `net` sent at `now`: when it arrives, or `None` if
@@ -142,5 +161,29 @@ impl VirtualNetwork {
     /// Messages lost so far.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_way_cut_stops_one_direction_and_a_heal_of_the_pair_restores_it() {
+        let (a, b) = (NodeId(0), NodeId(1));
+        let mut n = VirtualNetwork::new(Duration::ZERO);
+        n.set_one_way_up(a, b, Some(Net::Replication), false);
+        assert!(!n.is_up(a, b, Net::Replication));
+        assert!(n.is_up(b, a, Net::Replication));
+        assert!(n.is_up(a, b, Net::Ring(0)));
+        n.set_one_way_up(a, b, None, false);
+        assert!(!n.is_up(a, b, Net::Ring(0)));
+        n.set_one_way_up(a, b, None, true);
+        assert!(n.is_up(a, b, Net::Ring(0)));
+        n.set_up(b, a, true);
+        assert!(
+            n.is_up(a, b, Net::Replication),
+            "healing the pair heals one-way cuts"
+        );
     }
 }

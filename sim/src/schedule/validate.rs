@@ -69,6 +69,17 @@ pub(super) fn validate(s: &Schedule) -> Result<(), ScheduleError> {
                 net(n)?;
                 pair(node("a", a)?, node("b", b)?, a, b).map_err(fail)?;
             }
+            ScheduledFault::CutOneWay { from, to, net: n }
+            | ScheduledFault::HealOneWay { from, to, net: n } => {
+                net(n)?;
+                ends(
+                    node("from", from)?,
+                    node("to", to)?,
+                    ("from", from),
+                    ("to", to),
+                )
+                .map_err(fail)?;
+            }
             ScheduledFault::LoseMessages {
                 a,
                 b,
@@ -121,6 +132,8 @@ pub(super) fn validate_for(s: &Schedule, architecture: Architecture) -> Result<(
             ScheduledFault::Partition { a, b, .. }
             | ScheduledFault::Heal { a, b, .. }
             | ScheduledFault::LoseMessages { a, b, .. } => vec![("a", a), ("b", b)],
+            ScheduledFault::CutOneWay { from, to, .. }
+            | ScheduledFault::HealOneWay { from, to, .. } => vec![("from", from), ("to", to)],
             ScheduledFault::Crash { node }
             | ScheduledFault::Reboot { node }
             | ScheduledFault::PowerOff { node }
@@ -253,14 +266,19 @@ pub(super) fn check_lab(s: &Schedule, cell: Cell, profile: &Profile) -> Result<(
 /// Two ends of a link: different, and both guests or both hosts (guests and hosts never
 /// message each other, so a cut between them would do nothing).
 fn pair(x: NodeId, y: NodeId, a: &str, b: &str) -> Result<(), String> {
+    ends(x, y, ("a", a), ("b", b))
+}
+
+/// [`pair`] with the keys the event spells its ends with (`from`/`to` for one-way cuts).
+fn ends(x: NodeId, y: NodeId, (ka, a): (&str, &str), (kb, b): (&str, &str)) -> Result<(), String> {
     if x == y {
         return Err(format!(
-            "a = {a:?}, b = {b:?}: the two ends must be different nodes"
+            "{ka} = {a:?}, {kb} = {b:?}: the two ends must be different nodes"
         ));
     }
     if is_guest(x) != is_guest(y) {
         return Err(format!(
-            "a = {a:?}, b = {b:?}: both ends must be guests (a, b) or both hosts (h10..h13)"
+            "{ka} = {a:?}, {kb} = {b:?}: both ends must be guests (a, b) or both hosts (h10..h13)"
         ));
     }
     Ok(())

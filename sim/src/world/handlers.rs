@@ -100,7 +100,11 @@ impl World {
     fn dopd(&mut self, caller: NodeId, peer: NodeId) -> u8 {
         let rings = self.guests.get(&caller).map_or(1, |c| c.membership.rings);
         // dopd talks over the Heartbeat rings.
-        let ring_up = (0..rings).any(|r| self.lab.net.is_up(caller, peer, Net::Ring(r)));
+        // dopd asks and hears back over the same ring: both directions must pass.
+        let ring_up = (0..rings).any(|r| {
+            self.lab.net.is_up(caller, peer, Net::Ring(r))
+                && self.lab.net.is_up(peer, caller, Net::Ring(r))
+        });
         let answer = match self.lab.try_node(peer) {
             Some(SimNode::Guest(g)) if ring_up && !self.lab.is_paused(peer) => {
                 dopd::answer(g.replica())

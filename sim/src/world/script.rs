@@ -56,6 +56,14 @@ impl World {
                     None => self.lab.net.set_up(a, b, up),
                 }
             }
+            F::CutOneWay { from, to, net } | F::HealOneWay { from, to, net } => {
+                let up = matches!(fault, F::HealOneWay { .. });
+                let (Some(from), Some(to)) = (node(from), node(to)) else {
+                    return;
+                };
+                let net = net.as_deref().and_then(parse_net);
+                self.lab.net.set_one_way_up(from, to, net, up);
+            }
             F::Crash { node: n } => {
                 if let Some(g) = node(n) {
                     if self.lab.is_up(g) {

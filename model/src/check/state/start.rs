@@ -65,11 +65,7 @@ impl Driver {
             immediate: VecDeque::new(),
         };
         if self.cfg.start == crate::check::config::Start::Partitioned {
-            s.cuts.insert(Cut {
-                x: A,
-                y: B,
-                net: None,
-            });
+            s.cuts.insert(Cut::between(A, B, None));
         }
         s.cuts.extend(boot_cuts.iter().copied());
         for n in [A, B] {
@@ -131,11 +127,7 @@ impl Driver {
             crate::check::config::BootOrder::Together => 0,
         };
         let rings: Vec<Cut> = (0..held)
-            .map(|r| Cut {
-                x: A,
-                y: B,
-                net: Some(Net::Ring(r)),
-            })
+            .map(|r| Cut::between(A, B, Some(Net::Ring(r))))
             .collect();
         let mut s = self.boot_state(&mut Some(&mut log), &rings);
         let connected = |s: &State| {
