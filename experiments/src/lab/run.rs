@@ -40,8 +40,8 @@ const DUMMY_SERVICE: &str = include_str!("../../../real/ocf/dummy-service");
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
-    /// node1's host loses power: its `dualha-node` is killed (SIGKILL) and every one of
-    /// node1's links goes down on the switch.
+    /// node1's host loses power: every one of node1's links goes down on the switch,
+    /// then its `dualha-node` is killed (SIGKILL).
     PowerOff,
 }
 
@@ -542,23 +542,39 @@ fn trial(
     let t0 = Instant::now();
     match fault {
         Fault::PowerOff => {
+            // The links first, in one `ip -batch`, then the process: a killed process's
+            // sockets would send FIN/RST to node2 while the link is still up, which a host
+            // losing power never does.
+            let node1 = member(plan, GUESTS[0])?;
+            let batch: String = node1
+                .links
+                .iter()
+                .map(|l| format!("link set {} down\n", l.outer))
+                .collect();
+            let mut ip = Command::new("ip")
+                .args(["-n", &plan.switch, "-batch", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("cannot run `ip`")?;
+            if let Some(mut stdin) = ip.stdin.take() {
+                use std::io::Write as _;
+                stdin
+                    .write_all(batch.as_bytes())
+                    .context("cannot write to `ip -batch`")?;
+            }
+            let out = ip.wait_with_output().context("`ip -batch` did not end")?;
             if let Some((_, c)) = running.children.first_mut() {
                 let _ = c.kill();
                 let _ = c.wait();
             }
-            let node1 = member(plan, GUESTS[0])?;
-            for l in &node1.links {
-                let out = Command::new("ip")
-                    .args(["-n", &plan.switch, "link", "set", &l.outer, "down"])
-                    .output()
-                    .context("cannot run `ip`")?;
-                if !out.status.success() {
-                    bail!(
-                        "cannot set {} down: {}",
-                        l.outer,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    );
-                }
+            if !out.status.success() {
+                bail!(
+                    "cannot set node1's links down ({}): {}",
+                    batch.trim().replace('\n', "; "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
             }
         }
     }
