@@ -189,8 +189,7 @@ pub fn run(
     which("qemu-io", "qemu-utils")?;
     let mut done = Vec::new();
     for i in 1..=trials {
-        // A pattern per trial, never 0 (a fresh disk reads zeroes).
-        let pattern = 0x10 + (i as u8).wrapping_mul(0x25) % 0xe0;
+        let pattern = pattern(i);
         crate::cli::note(format_args!(
             "dualha lab run: trial {i}/{trials} (pattern 0x{pattern:02x})"
         ));
@@ -204,6 +203,11 @@ pub fn run(
         done.push(t);
     }
     Ok(RunReport::of(&plan.name, fault, done))
+}
+
+/// Trial `i`'s pattern byte: its own, never 0 (a fresh disk reads zeroes).
+fn pattern(i: usize) -> u8 {
+    0x10 + (i as u8).wrapping_mul(0x25) % 0xe0
 }
 
 fn which(program: &str, package: &str) -> Result<()> {
@@ -675,4 +679,87 @@ fn promoted_after(log: &Path, wall0: std::time::SystemTime) -> Option<f64> {
             Some(at - since_epoch)
         })
         .find(|d| *d >= 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(i: usize, r: f64, durable: bool) -> Trial {
+        Trial {
+            trial: i,
+            pattern: 1,
+            recovery_seconds: r,
+            durable,
+            failed_probes: 0,
+            promoted_seconds: None,
+        }
+    }
+
+    #[test]
+    fn trials_are_one_to_fifty_and_errors_name_the_value() {
+        assert_eq!(parse_trials("1"), Ok(1));
+        assert_eq!(parse_trials("50"), Ok(50));
+        assert!(
+            parse_trials("0")
+                .expect_err("refused")
+                .contains("trials 0 is out of range")
+        );
+        assert!(
+            parse_trials("51")
+                .expect_err("refused")
+                .contains("trials 51")
+        );
+        assert!(parse_trials("two").expect_err("refused").contains("'two'"));
+    }
+
+    #[test]
+    fn the_summary_is_mean_median_and_max() {
+        let r = RunReport::of(
+            "x",
+            Fault::PowerOff,
+            vec![
+                trial(1, 3.0, true),
+                trial(2, 1.0, true),
+                trial(3, 2.0, false),
+            ],
+        );
+        assert_eq!(
+            (r.mean_seconds, r.p50_seconds, r.max_seconds),
+            (2.0, 2.0, 3.0)
+        );
+        assert!(!r.all_durable);
+        let even = RunReport::of(
+            "x",
+            Fault::PowerOff,
+            vec![trial(1, 1.0, true), trial(2, 2.0, true)],
+        );
+        assert_eq!(even.p50_seconds, 1.5);
+        assert!(even.text().contains("durable 2/2"), "{}", even.text());
+    }
+
+    #[test]
+    fn patterns_are_never_zero() {
+        let all: Vec<u8> = (1..=50).map(pattern).collect();
+        assert!(!all.contains(&0));
+        assert!(all.windows(2).all(|w| w[0] != w[1]), "{all:?}");
+    }
+
+    #[test]
+    fn node2s_promotion_is_read_from_its_log_after_the_fault() {
+        let dir = std::env::temp_dir().join(format!("dualha-labrun-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let log = dir.join("node2.log");
+        std::fs::write(
+            &log,
+            "2026-12-08T01:21:00.000000Z  INFO dualha::timeline: node2: role:Primary\n\
+             2026-12-08T01:22:01.839402Z  INFO dualha::timeline: node2: role:Primary\n",
+        )
+        .expect("log");
+        // 2026-12-08T01:21:59.950000Z
+        let wall0 = std::time::UNIX_EPOCH + Duration::from_micros(1_796_692_919_950_000);
+        let p = promoted_after(&log, wall0).expect("found");
+        assert!((p - 1.889402).abs() < 1e-3, "{p}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
