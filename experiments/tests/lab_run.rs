@@ -72,6 +72,8 @@ fn node2_serves_every_acknowledged_write_after_node1s_host_loses_power() {
         !left.contains(&format!("{name}-")),
         "the run left namespaces: {left}"
     );
+    // The logs and configurations stay for a failed run to be read; this one passed.
+    let _ = std::fs::remove_dir_all(format!("/run/dualha/lab-{name}"));
     // An out-of-range --trials is refused, naming the value.
     let bad = Command::new(DUALHA)
         .args(["lab", "run", "--trials", "51", "--name", name])
