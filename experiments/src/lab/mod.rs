@@ -6,14 +6,18 @@
 //! * `plan` prints what `up` would build (no root needed);
 //! * `up` builds it, checks that every network carries traffic, and holds it until
 //!   Ctrl-C or SIGTERM, then tears it down (`--detach` leaves it up for `down`);
-//! * `down` tears down a lab left up; `clean` removes what a killed run left behind.
+//! * `down` tears down a lab left up; `clean` removes what a killed run left behind;
+//! * `run` measures: `dualha-node` in the guests, a write, a fault, the recovery.
 
 pub mod netns;
 pub mod plan;
 pub mod reach;
+pub mod run;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use anyhow::{Context, Result};
@@ -66,6 +70,22 @@ enum LabCommand {
         /// Leave the lab up and return (`dualha lab down` removes it).
         #[arg(long)]
         detach: bool,
+    },
+    /// Measure: per trial, build the lab, run dualha-node in node1 and node2, write
+    /// through NBD, inject the fault, time until node2 serves the write; tear down.
+    Run {
+        /// The lab's name.
+        #[arg(long, default_value = "dualha")]
+        name: String,
+        /// How many trials (1 to 50).
+        #[arg(long, default_value = "2", value_parser = run::parse_trials)]
+        trials: usize,
+        /// The fault each trial injects.
+        #[arg(long, value_enum, default_value = "power-off")]
+        fault: run::Fault,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Tear down a lab left up with `up --detach`.
     Down {
@@ -174,6 +194,36 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
                 let _ = stop_rx.recv();
                 let removed = netns::down(&plan)?;
                 outln!("lab '{}' torn down ({removed} namespaces)", plan.name)?;
+            }
+        }
+        LabCommand::Run {
+            name,
+            trials,
+            fault,
+            json,
+        } => {
+            let spec = LabSpec {
+                architecture: ArchitectureArg::DrbdHeartbeat,
+                platform: PlatformArg::Vmware,
+                service: ServiceArg::Apache,
+                name: name.clone(),
+            };
+            let plan = LabPlan::from_topology(name, &topology(&spec))?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&stop);
+            ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+                .context("cannot catch Ctrl-C")?;
+            let report = run::run(&plan, *trials, *fault, &stop)?;
+            if *json {
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).context("cannot encode the report")?
+                )?;
+            } else {
+                crate::cli::write_line(format_args!("{}", report.text().trim_end()))?;
+            }
+            if !report.all_durable {
+                return Ok(ExitCode::from(1));
             }
         }
         LabCommand::Down { name } => {
