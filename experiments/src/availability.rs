@@ -82,7 +82,17 @@ pub fn run(args: &AvailabilityArgs) -> ExitCode {
 }
 
 fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
-    let architectures = match args.architecture {
+    cells_of(args.architecture, args.platform, args.service)
+}
+
+/// The cells of an architecture and platform choice (all of each when absent), platform
+/// by platform.
+pub(crate) fn cells_of(
+    architecture: Option<ArchitectureArg>,
+    platform: Option<PlatformArg>,
+    service: ServiceArg,
+) -> Vec<Cell> {
+    let architectures = match architecture {
         None => vec![
             Architecture::SingleNode,
             Architecture::DrbdHeartbeat,
@@ -92,12 +102,12 @@ fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
         Some(ArchitectureArg::DrbdHeartbeat) => vec![Architecture::DrbdHeartbeat],
         Some(ArchitectureArg::Combined) => vec![Architecture::Combined],
     };
-    let platforms = match args.platform {
+    let platforms = match platform {
         None => vec![Platform::Vmware, Platform::OpenStack],
         Some(PlatformArg::Vmware) => vec![Platform::Vmware],
         Some(PlatformArg::Openstack) => vec![Platform::OpenStack],
     };
-    let service = match args.service {
+    let service = match service {
         ServiceArg::Apache => Service::Apache,
         ServiceArg::Mysql => Service::Mysql,
     };
@@ -114,41 +124,110 @@ fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
         .collect()
 }
 
-fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
-    let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
-    if !(args.years >= YEARS.0 && args.years <= YEARS.1) {
+/// Checks `--years`, `--runs` and `--threads`, and that a run of `years` under
+/// `profile` stays within [`MAX_WRITES_PER_RUN`].
+pub(crate) fn check_limits(
+    profile: &sim::Profile,
+    years: f64,
+    runs: u64,
+    threads: usize,
+) -> Result<()> {
+    if !(years >= YEARS.0 && years <= YEARS.1) {
         anyhow::bail!(
             "--years {}: must be between {} and {}",
-            args.years,
+            years,
             YEARS.0,
             YEARS.1
         );
     }
-    if !(RUNS.0..=RUNS.1).contains(&args.runs) {
-        anyhow::bail!(
-            "--runs {}: must be between {} and {}",
-            args.runs,
-            RUNS.0,
-            RUNS.1
-        );
+    if !(RUNS.0..=RUNS.1).contains(&runs) {
+        anyhow::bail!("--runs {}: must be between {} and {}", runs, RUNS.0, RUNS.1);
     }
-    if !(1..=MAX_THREADS).contains(&args.threads) {
-        anyhow::bail!(
-            "--threads {}: must be between 1 and {MAX_THREADS}",
-            args.threads
-        );
+    if !(1..=MAX_THREADS).contains(&threads) {
+        anyhow::bail!("--threads {threads}: must be between 1 and {MAX_THREADS}");
     }
-    let secs = args.years * YEAR;
-    let writes = secs / profile.availability.write_interval;
+    check_writes(profile, years)
+}
+
+/// Checks that a run of `years` under `profile` issues at most [`MAX_WRITES_PER_RUN`]
+/// writes.
+pub(crate) fn check_writes(profile: &sim::Profile, years: f64) -> Result<()> {
+    let writes = years * YEAR / profile.availability.write_interval;
     if writes > MAX_WRITES_PER_RUN {
         anyhow::bail!(
             "--years {} with availability.write_interval = {} s issues about {writes:.0} \
              writes per run; at most {MAX_WRITES_PER_RUN:.0} (raise the interval or \
              shorten the run)",
-            args.years,
+            years,
             profile.availability.write_interval
         );
     }
+    Ok(())
+}
+
+/// One simulated run to do: a profile, a cell and the run's seed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Job<'a> {
+    /// The profile.
+    pub profile: &'a sim::Profile,
+    /// The cell.
+    pub cell: Cell,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// Runs `jobs` of `secs` simulated seconds each on `threads` threads, with progress in
+/// simulated days on standard error; the results come back in job order, whatever the
+/// thread count.
+pub(crate) fn run_jobs(jobs: &[Job<'_>], secs: f64, threads: usize) -> Result<Vec<RunResult>> {
+    let days_per_run = (secs / 86_400.0).ceil() as u64;
+    let progress = Progress::new(days_per_run * jobs.len() as u64, "simulated days");
+    let done = AtomicU64::new(0);
+    let next = AtomicU64::new(0);
+    let results: Vec<Vec<(usize, RunResult)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.min(jobs.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(job) = jobs.get(i) else { break };
+                        let mut reported = 0u64;
+                        let result =
+                            run_availability(job.profile, job.cell, secs, job.seed, &mut |f| {
+                                let now = (f * days_per_run as f64) as u64;
+                                if now > reported {
+                                    let total = done.fetch_add(now - reported, Ordering::Relaxed)
+                                        + now
+                                        - reported;
+                                    reported = now;
+                                    progress.set(total);
+                                }
+                            });
+                        mine.push((i, result));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    progress.finish();
+    let mut all: Vec<(usize, RunResult)> = results.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    if all.len() != jobs.len() {
+        anyhow::bail!("a worker thread failed");
+    }
+    Ok(all.into_iter().map(|(_, r)| r).collect())
+}
+
+fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
+    let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
+    check_limits(&profile, args.years, args.runs, args.threads)?;
+    let secs = args.years * YEAR;
     let cells = cells(args);
     let mut rows: Vec<Row> = cells
         .iter()
@@ -165,63 +244,21 @@ fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
         })
         .collect::<Result<_>>()?;
     if !args.analytic {
-        let jobs: Vec<(usize, u64)> = (0..cells.len())
-            .flat_map(|c| (0..args.runs).map(move |r| (c, r)))
-            .collect();
-        let days_per_run = (secs / 86_400.0).ceil() as u64;
-        let progress = Progress::new(days_per_run * jobs.len() as u64, "simulated days");
-        let done = AtomicU64::new(0);
-        let next = AtomicU64::new(0);
-        let started = std::time::Instant::now();
-        let results: Vec<Vec<(usize, RunResult)>> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..args.threads.min(jobs.len()))
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                            let Some(&(c, r)) = jobs.get(i) else { break };
-                            let mut reported = 0u64;
-                            let result = run_availability(
-                                &profile,
-                                cells[c],
-                                secs,
-                                args.seed.wrapping_add(r),
-                                &mut |f| {
-                                    let now = (f * days_per_run as f64) as u64;
-                                    if now > reported {
-                                        let total =
-                                            done.fetch_add(now - reported, Ordering::Relaxed) + now
-                                                - reported;
-                                        reported = now;
-                                        progress.set(total);
-                                    }
-                                },
-                            );
-                            mine.push((i, result));
-                        }
-                        mine
-                    })
+        let jobs: Vec<Job<'_>> = cells
+            .iter()
+            .flat_map(|&cell| {
+                let profile = &profile;
+                (0..args.runs).map(move |r| Job {
+                    profile,
+                    cell,
+                    seed: args.seed.wrapping_add(r),
                 })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_default())
-                .collect()
-        });
-        progress.finish();
-        let mut all: Vec<(usize, RunResult)> = results.into_iter().flatten().collect();
-        all.sort_by_key(|(i, _)| *i);
-        if all.len() != jobs.len() {
-            anyhow::bail!("a worker thread failed");
-        }
-        for (c, row) in rows.iter_mut().enumerate() {
-            let runs: Vec<RunResult> = all
-                .iter()
-                .filter(|(i, _)| jobs[*i].0 == c)
-                .map(|(_, r)| r.clone())
-                .collect();
-            row.simulated = Some(summarise(&runs));
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let all = run_jobs(&jobs, secs, args.threads)?;
+        for (row, runs) in rows.iter_mut().zip(all.chunks(args.runs as usize)) {
+            row.simulated = Some(summarise(runs));
         }
         crate::cli::note(format_args!(
             "dualha availability: {} runs of {} years in {:.1} s",
