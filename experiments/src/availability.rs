@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim::availability::{
     Analytic, RunResult, Summary, YEAR, analytic, run_availability, summarise,
 };
@@ -64,6 +64,13 @@ pub struct AvailabilityArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// `K/N`: run only the runs whose index (cell by cell, run by run) modulo N is
+    /// K - 1 and write `availability-shard-K-of-N.json` into `--out` for `dualha merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Where `--shard` writes its file.
+    #[arg(long, default_value = "out/availability")]
+    pub out: PathBuf,
 }
 
 /// One row: a cell's simulation (unless `--analytic`) and its chain.
@@ -224,39 +231,90 @@ pub(crate) fn run_jobs(jobs: &[Job<'_>], secs: f64, threads: usize) -> Result<Ve
     Ok(all.into_iter().map(|(_, r)| r).collect())
 }
 
+/// What a shard file of `dualha availability --shard K/N` says it is.
+pub(crate) const SHARD_FORMAT: &str = "dualha-availability-shard/1";
+
+/// Everything that decides an availability study's simulated results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StudyDefinition {
+    profile: sim::Profile,
+    cells: Vec<Cell>,
+    years: f64,
+    runs: u64,
+    seed: u64,
+}
+
+impl StudyDefinition {
+    /// Job `i` (cell `i / runs`, run `i % runs`).
+    fn job(&self, i: usize) -> Job<'_> {
+        let runs = self.runs as usize;
+        Job {
+            profile: &self.profile,
+            cell: self.cells[i / runs],
+            seed: self.seed.wrapping_add((i % runs) as u64),
+        }
+    }
+
+    fn jobs(&self) -> usize {
+        self.cells.len() * self.runs as usize
+    }
+}
+
+/// A shard file of `dualha availability --shard K/N`: the runs `i` with
+/// `i % N == K - 1`, run `i` being run `i % runs` of cell `i / runs`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StudyShard {
+    format: String,
+    definition: StudyDefinition,
+    shard: u64,
+    shards: u64,
+    runs: Vec<(usize, RunResult)>,
+}
+
 fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(crate::sweep::parse_shard)
+        .transpose()?;
     let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
     check_limits(&profile, args.years, args.runs, args.threads)?;
-    let secs = args.years * YEAR;
-    let cells = cells(args);
-    let mut rows: Vec<Row> = cells
-        .iter()
-        .map(|&c| {
-            Ok(Row {
-                architecture: c.architecture,
-                platform: c.platform,
-                service: c.service,
-                analytic: Some(analytic(&profile, c).with_context(|| {
-                    format!("the analytic model of {}", c.architecture.label())
-                })?),
-                simulated: None,
-            })
-        })
-        .collect::<Result<_>>()?;
+    let def = StudyDefinition {
+        profile,
+        cells: cells(args),
+        years: args.years,
+        runs: args.runs,
+        seed: args.seed,
+    };
+    let mut rows = analytic_rows(&def)?;
+    if let Some((k, n)) = shard {
+        if args.analytic {
+            anyhow::bail!("--shard runs simulations; --analytic has none to share out");
+        }
+        crate::cli::ensure_writable_dir("--out", &args.out)?;
+        let indices: Vec<usize> = (0..def.jobs()).filter(|&i| i as u64 % n == k - 1).collect();
+        let jobs: Vec<Job<'_>> = indices.iter().map(|&i| def.job(i)).collect();
+        let results = run_jobs(&jobs, def.years * YEAR, args.threads)?;
+        let file = StudyShard {
+            format: SHARD_FORMAT.to_string(),
+            shard: k,
+            shards: n,
+            runs: indices.into_iter().zip(results).collect(),
+            definition: def,
+        };
+        let path = args.out.join(format!("availability-shard-{k}-of-{n}.json"));
+        let text = serde_json::to_string(&file).context("cannot encode the shard")?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::cli::note(format_args!(
+            "dualha availability: wrote {}",
+            path.display()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
     if !args.analytic {
-        let jobs: Vec<Job<'_>> = cells
-            .iter()
-            .flat_map(|&cell| {
-                let profile = &profile;
-                (0..args.runs).map(move |r| Job {
-                    profile,
-                    cell,
-                    seed: args.seed.wrapping_add(r),
-                })
-            })
-            .collect();
+        let jobs: Vec<Job<'_>> = (0..def.jobs()).map(|i| def.job(i)).collect();
         let started = std::time::Instant::now();
-        let all = run_jobs(&jobs, secs, args.threads)?;
+        let all = run_jobs(&jobs, def.years * YEAR, args.threads)?;
         for (row, runs) in rows.iter_mut().zip(all.chunks(args.runs as usize)) {
             row.simulated = Some(summarise(runs));
         }
@@ -267,25 +325,107 @@ fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
             started.elapsed().as_secs_f64()
         ));
     }
-    if args.json {
+    print_rows(&rows, &def, args.json)
+}
+
+fn analytic_rows(def: &StudyDefinition) -> Result<Vec<Row>> {
+    def.cells
+        .iter()
+        .map(|&c| {
+            Ok(Row {
+                architecture: c.architecture,
+                platform: c.platform,
+                service: c.service,
+                analytic: Some(analytic(&def.profile, c).with_context(|| {
+                    format!("the analytic model of {}", c.architecture.label())
+                })?),
+                simulated: None,
+            })
+        })
+        .collect()
+}
+
+fn print_rows(rows: &[Row], def: &StudyDefinition, json: bool) -> Result<ExitCode> {
+    if json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&rows).context("cannot encode the results")?
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    print_table(&rows, args, &profile)?;
+    print_table(rows, def)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(rows: &[Row], args: &AvailabilityArgs, profile: &sim::Profile) -> Result<()> {
+/// `dualha merge` of availability shards: checks that they are of one study and hold
+/// every run once, then prints what the unsharded `dualha availability` prints.
+pub(crate) fn merge_shards(files: &[(PathBuf, String)], json: bool) -> Result<ExitCode> {
+    let mut def: Option<(StudyDefinition, &PathBuf)> = None;
+    let mut slots: Vec<Option<(RunResult, &PathBuf)>> = Vec::new();
+    for (path, text) in files {
+        let shard: StudyShard = serde_json::from_str(text).with_context(|| {
+            format!(
+                "{}: not a shard file of dualha availability",
+                path.display()
+            )
+        })?;
+        match &def {
+            None => {
+                slots = vec![None; shard.definition.jobs()];
+                def = Some((shard.definition, path));
+            }
+            Some((d, first)) if *d != shard.definition => anyhow::bail!(
+                "{} and {} are shards of different studies (profile, cells, years, runs or \
+                 seed differ)",
+                first.display(),
+                path.display()
+            ),
+            Some(_) => {}
+        }
+        for (i, r) in shard.runs {
+            let Some(slot) = slots.get_mut(i) else {
+                anyhow::bail!("{}: run {i} is not one of the study's", path.display());
+            };
+            if let Some((_, other)) = slot {
+                anyhow::bail!(
+                    "run {i} is in {} and in {}",
+                    other.display(),
+                    path.display()
+                );
+            }
+            *slot = Some((r, path));
+        }
+    }
+    let Some((def, _)) = def else {
+        anyhow::bail!("no shard files");
+    };
+    let missing: Vec<String> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| i.to_string())
+        .take(20)
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!("runs in no shard: {}", missing.join(", "));
+    }
+    let all: Vec<RunResult> = slots.into_iter().flatten().map(|(r, _)| r).collect();
+    let mut rows = analytic_rows(&def)?;
+    for (row, runs) in rows.iter_mut().zip(all.chunks(def.runs as usize)) {
+        row.simulated = Some(summarise(runs));
+    }
+    print_rows(&rows, &def, json)
+}
+
+fn print_table(rows: &[Row], def: &StudyDefinition) -> Result<()> {
+    let profile = &def.profile;
     outln!(
         "profile {}, protocol {}, {} run(s) of {} year(s) per row, seed {}",
         profile.name,
         profile.drbd.protocol,
-        args.runs,
-        args.years,
-        args.seed
+        def.runs,
+        def.years,
+        def.seed
     )?;
     if !profile.availability.all_exponential() {
         outln!("(not every distribution is exponential: the chain uses their means)")?;

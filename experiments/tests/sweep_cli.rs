@@ -202,3 +202,39 @@ fn bad_parameters_exit_2_naming_them() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--shard \"4/3\""));
     let _ = std::fs::remove_dir_all(out_dir);
 }
+
+#[test]
+fn availability_in_shards_merges_to_the_unsharded_output() {
+    let dir = scratch("avail");
+    let base = [
+        "availability",
+        "--years",
+        "0.001",
+        "--runs",
+        "3",
+        "--architecture",
+        "drbd-heartbeat",
+        "--json",
+    ];
+    let whole = dualha(&base);
+    ok(&whole);
+    let mut shards = Vec::new();
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let mut args = base.to_vec();
+        args.extend(["--shard", &shard, "--out", s(&dir)]);
+        ok(&dualha(&args));
+        shards.push(dir.join(format!("availability-shard-{k}-of-2.json")));
+    }
+    let merged = dualha(&["merge", "--json", s(&shards[1]), s(&shards[0])]);
+    ok(&merged);
+    assert!(!whole.stdout.is_empty());
+    assert!(
+        whole.stdout == merged.stdout,
+        "the merged study differs from the unsharded one"
+    );
+    let out = dualha(&["merge", "--json", s(&shards[1])]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs in no shard: 0, 2, 4"));
+    let _ = std::fs::remove_dir_all(dir);
+}

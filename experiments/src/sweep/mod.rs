@@ -83,6 +83,10 @@ pub struct MergeArgs {
     /// Output directory.
     #[arg(long, default_value = "out/sweep")]
     pub out: PathBuf,
+    /// Shards of `dualha availability`: print JSON instead of the table (they print to
+    /// standard output like the unsharded command, and `--out` is not used).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A parameter's value: a number or a word (`drbd.protocol=A,B,C`).
@@ -518,12 +522,32 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Just the format of a shard file.
+#[derive(Deserialize)]
+struct Format {
+    format: String,
+}
+
 fn merge(args: &MergeArgs) -> Result<ExitCode> {
-    let mut def: Option<(Definition, PathBuf)> = None;
-    let mut points: Vec<(PointRuns, PathBuf)> = Vec::new();
+    let mut files = Vec::new();
     for path in &args.shards {
         let text = crate::cli::read_input(path)?;
-        let shard: ShardFile = serde_json::from_str(&text)
+        let format = serde_json::from_str::<Format>(&text)
+            .map(|f| f.format)
+            .with_context(|| format!("{}: not a shard file of dualha", path.display()))?;
+        files.push((path.clone(), text, format));
+    }
+    if files
+        .iter()
+        .all(|(_, _, f)| f == crate::availability::SHARD_FORMAT)
+    {
+        let files: Vec<(PathBuf, String)> = files.into_iter().map(|(p, t, _)| (p, t)).collect();
+        return crate::availability::merge_shards(&files, args.json);
+    }
+    let mut def: Option<(Definition, PathBuf)> = None;
+    let mut points: Vec<(PointRuns, PathBuf)> = Vec::new();
+    for (path, text, _) in &files {
+        let shard: ShardFile = serde_json::from_str(text)
             .with_context(|| format!("{}: not a shard file of dualha sweep", path.display()))?;
         if shard.format != SHARD_FORMAT {
             anyhow::bail!(
