@@ -30,6 +30,9 @@ pub const MAX_POINTS: usize = 1000;
 pub const MAX_PARAMS: usize = 8;
 /// `--shard K/N`: N at most this.
 pub const MAX_SHARDS: u64 = 10_000;
+/// The largest shard file `dualha merge` reads: 4 GiB (a run's raw results take about
+/// 400 bytes of JSON; the largest sweep, 1000 points x 6 cells x 1000 runs, about 2.4 GB).
+pub const MAX_SHARD_BYTES: usize = 4 << 30;
 /// What a shard file says it is.
 const SHARD_FORMAT: &str = "dualha-sweep-shard/1";
 
@@ -531,7 +534,7 @@ struct Format {
 fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let mut files = Vec::new();
     for path in &args.shards {
-        let text = crate::cli::read_input(path)?;
+        let text = crate::cli::read_input_up_to(path, MAX_SHARD_BYTES)?;
         let format = serde_json::from_str::<Format>(&text)
             .map(|f| f.format)
             .with_context(|| format!("{}: not a shard file of dualha", path.display()))?;
