@@ -83,6 +83,10 @@ fn three_shards_merged_are_the_whole_sweep_byte_for_byte() {
         "sweep.json",
         "availability-drbd-heartbeat-vmware.svg",
         "availability-drbd-heartbeat-vmware.png",
+        "false-failovers-drbd-heartbeat-vmware.svg",
+        "false-failovers-drbd-heartbeat-vmware.png",
+        "lost-writes-drbd-heartbeat-vmware.svg",
+        "lost-writes-drbd-heartbeat-vmware.png",
     ] {
         let a = std::fs::read(whole.join(file)).expect(file);
         let b = std::fs::read(merged.join(file)).expect(file);

@@ -9,7 +9,9 @@
 //! K/N` runs the points with `p % N == K - 1` and writes their raw per-run results to
 //! `shard-K-of-N.json`; `merge` checks that its shards share one definition and cover
 //! every point once, then writes what the whole sweep writes: `sweep.csv`, `sweep.json`
-//! and one figure per cell (`availability-<architecture>-<platform>.png` and `.svg`).
+//! and per cell three figures, availability, false failovers and acknowledged writes
+//! lost against the first parameter (`availability-<architecture>-<platform>.png` and
+//! `.svg`, `false-failovers-...`, `lost-writes-...`).
 
 mod plots;
 
@@ -742,12 +744,15 @@ fn write_outputs(
     json.push('\n');
     write("sweep.json", &json)?;
     for &cell in &def.cells {
-        let stem = dir.join(format!(
-            "availability-{}-{}",
-            kebab(&cell.architecture),
-            kebab(&cell.platform)
-        ));
-        plots::availability_figure(def, &rows, cell, &stem)?;
+        for metric in plots::Metric::ALL {
+            let stem = dir.join(format!(
+                "{}-{}-{}",
+                metric.stem(),
+                kebab(&cell.architecture),
+                kebab(&cell.platform)
+            ));
+            plots::figure(def, &rows, cell, metric, &stem)?;
+        }
     }
     crate::cli::note(format_args!(
         "dualha sweep: wrote {} rows to {}",

@@ -1,6 +1,8 @@
-//! The sweep's figure: availability against the first parameter, one line per value of
-//! the others (with two parameters, one line per value of the second), the 95 %
-//! interval across runs as a bar at each point. Drawn like the study's figures
+//! The sweep's figures: a measure against the first parameter, one line per value of the
+//! others (with two parameters, one line per value of the second). [`Metric::ALL`]:
+//! availability (with the 95 % interval across runs as a bar at each point), false
+//! failovers per year (the trade-off a short deadtime buys), acknowledged writes lost per
+//! year (data loss against the protocol). Drawn like the study's figures
 //! (`crate::reproduce::plots`): PNG and SVG from one code path, deterministic.
 
 use std::path::Path;
@@ -30,13 +32,77 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// What a figure plots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Metric {
+    /// The mean availability and its 95 % interval.
+    Availability,
+    /// False failovers per simulated year (all runs together).
+    FalseFailovers,
+    /// Acknowledged writes lost per simulated year (all runs together).
+    LostWrites,
+}
+
+impl Metric {
+    /// Every figure, in output order.
+    pub(super) const ALL: [Metric; 3] = [
+        Metric::Availability,
+        Metric::FalseFailovers,
+        Metric::LostWrites,
+    ];
+
+    /// The file name's start.
+    pub(super) fn stem(self) -> &'static str {
+        match self {
+            Metric::Availability => "availability",
+            Metric::FalseFailovers => "false-failovers",
+            Metric::LostWrites => "lost-writes",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Metric::Availability => "Availability",
+            Metric::FalseFailovers => "False failovers",
+            Metric::LostWrites => "Acknowledged writes lost",
+        }
+    }
+
+    fn y_desc(self) -> &'static str {
+        match self {
+            Metric::Availability => "availability",
+            Metric::FalseFailovers => "false failovers per year",
+            Metric::LostWrites => "acknowledged writes lost per year",
+        }
+    }
+
+    /// (mean, low, high) of a row.
+    fn of(self, r: &Row) -> (f64, f64, f64) {
+        let s = &r.simulated;
+        let years = s.runs as f64 * s.years;
+        let per_year = |n: u64| if years > 0.0 { n as f64 / years } else { 0.0 };
+        match self {
+            Metric::Availability => (s.availability.mean, s.availability.low, s.availability.high),
+            Metric::FalseFailovers => {
+                let x = per_year(s.false_failovers);
+                (x, x, x)
+            }
+            Metric::LostWrites => {
+                let x = per_year(s.lost_writes);
+                (x, x, x)
+            }
+        }
+    }
+}
+
 /// One line: its label and its points (x, mean, low, high).
 struct Line {
     label: String,
     points: Vec<(f64, f64, f64, f64)>,
 }
 
-struct AvailabilityFigure {
+struct SweepFigure {
+    metric: Metric,
     title: String,
     x_desc: String,
     /// The first parameter's values when they are not all numbers: x is their index.
@@ -45,11 +111,12 @@ struct AvailabilityFigure {
     note: String,
 }
 
-/// Writes `<stem>.png` and `<stem>.svg` for `cell`.
-pub(super) fn availability_figure(
+/// Writes `<stem>.png` and `<stem>.svg`: `metric` of `cell`.
+pub(super) fn figure(
     def: &Definition,
     rows: &[Row],
     cell: Cell,
+    metric: Metric,
     stem: &Path,
 ) -> Result<()> {
     let first = &def.params[0];
@@ -64,23 +131,28 @@ pub(super) fn availability_figure(
             && r.platform == cell.platform
             && r.service == cell.service
     }) {
-        let label = if def.params.len() == 1 {
+        // Lines are told apart by the other parameters that take more than one value.
+        let label = def.params[1..]
+            .iter()
+            .zip(&r.values[1..])
+            .filter(|(p, _)| p.values.len() > 1)
+            .map(|(p, v)| format!("{} = {v}", p.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let label = if !label.is_empty() {
+            label
+        } else if metric == Metric::Availability {
             "simulated, 95 % interval".to_string()
         } else {
-            def.params[1..]
-                .iter()
-                .zip(&r.values[1..])
-                .map(|(p, v)| format!("{} = {v}", p.name))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "simulated".to_string()
         };
         let i = first
             .values
             .iter()
             .position(|v| *v == r.values[0])
             .unwrap_or(0);
-        let a = r.simulated.availability;
-        let point = (x_of(&r.values[0], i), a.mean, a.low, a.high);
+        let (m, lo, hi) = metric.of(r);
+        let point = (x_of(&r.values[0], i), m, lo, hi);
         match lines.iter_mut().find(|l| l.label == label) {
             Some(l) => l.points.push(point),
             None => lines.push(Line {
@@ -89,9 +161,11 @@ pub(super) fn availability_figure(
             }),
         }
     }
-    let fig = AvailabilityFigure {
+    let fig = SweepFigure {
+        metric,
         title: format!(
-            "Availability vs {} - {} / {} / {}",
+            "{} vs {} - {} / {} / {}",
+            metric.title(),
             first.name,
             cell.architecture.label(),
             cell.platform.label(),
@@ -101,15 +175,21 @@ pub(super) fn availability_figure(
         categories: (!numeric).then(|| first.values.iter().map(Value::to_string).collect()),
         lines,
         note: format!(
-            "Profile {}, {} run(s) of {} year(s) per point, seed {}; bars: the 95 % interval \
-             of the availability across runs.",
-            def.profile.name, def.runs, def.years, def.seed
+            "Profile {}, {} run(s) of {} year(s) per point, seed {}; {}",
+            def.profile.name,
+            def.runs,
+            def.years,
+            def.seed,
+            match metric {
+                Metric::Availability => "bars: the 95 % interval of the availability across runs.",
+                _ => "all runs of a point together.",
+            }
         ),
     };
     write_both(&fig, stem)
 }
 
-impl Figure for AvailabilityFigure {
+impl Figure for SweepFigure {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -128,8 +208,19 @@ impl Figure for AvailabilityFigure {
             y1 = y1.max(hi.max(m));
         }
         let xpad = if x1 > x0 { (x1 - x0) * 0.05 } else { 0.5 };
-        let ypad = if y1 > y0 { (y1 - y0) * 0.1 } else { 1e-4 };
-        let (y0, y1) = (y0 - ypad, (y1 + ypad).min(1.0 + ypad * 0.5));
+        let availability = self.metric == Metric::Availability;
+        let ypad = if y1 > y0 {
+            (y1 - y0) * 0.1
+        } else if availability {
+            1e-4
+        } else {
+            1.0
+        };
+        let (y0, y1) = if availability {
+            (y0 - ypad, (y1 + ypad).min(1.0 + ypad * 0.5))
+        } else {
+            ((y0 - ypad).max(0.0), y1 + ypad)
+        };
         let mut chart = ChartBuilder::on(&upper)
             .caption(&self.title, font(TITLE_PX))
             .margin(15)
@@ -149,11 +240,15 @@ impl Figure for AvailabilityFigure {
             None => format!("{x}"),
         };
         let span = y1 - y0;
-        let digits = (-(span.log10()).floor() as usize + 2).clamp(3, 9);
+        let digits = if availability {
+            (-(span.log10()).floor() as usize + 2).clamp(3, 9)
+        } else {
+            (-(span.log10()).floor() as usize + 1).clamp(0, 6)
+        };
         chart
             .configure_mesh()
             .x_desc(self.x_desc.as_str())
-            .y_desc("availability")
+            .y_desc(self.metric.y_desc())
             .x_labels(
                 self.categories
                     .as_ref()
