@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim::availability::{
     Analytic, RunResult, Summary, YEAR, analytic, run_availability, summarise,
 };
@@ -64,6 +64,13 @@ pub struct AvailabilityArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// `K/N`: run only the runs whose index (cell by cell, run by run) modulo N is
+    /// K - 1 and write `availability-shard-K-of-N.json` into `--out` for `dualha merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Where `--shard` writes its file.
+    #[arg(long, default_value = "out/availability")]
+    pub out: PathBuf,
 }
 
 /// One row: a cell's simulation (unless `--analytic`) and its chain.
@@ -82,7 +89,17 @@ pub fn run(args: &AvailabilityArgs) -> ExitCode {
 }
 
 fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
-    let architectures = match args.architecture {
+    cells_of(args.architecture, args.platform, args.service)
+}
+
+/// The cells of an architecture and platform choice (all of each when absent), platform
+/// by platform.
+pub(crate) fn cells_of(
+    architecture: Option<ArchitectureArg>,
+    platform: Option<PlatformArg>,
+    service: ServiceArg,
+) -> Vec<Cell> {
+    let architectures = match architecture {
         None => vec![
             Architecture::SingleNode,
             Architecture::DrbdHeartbeat,
@@ -92,12 +109,12 @@ fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
         Some(ArchitectureArg::DrbdHeartbeat) => vec![Architecture::DrbdHeartbeat],
         Some(ArchitectureArg::Combined) => vec![Architecture::Combined],
     };
-    let platforms = match args.platform {
+    let platforms = match platform {
         None => vec![Platform::Vmware, Platform::OpenStack],
         Some(PlatformArg::Vmware) => vec![Platform::Vmware],
         Some(PlatformArg::Openstack) => vec![Platform::OpenStack],
     };
-    let service = match args.service {
+    let service = match service {
         ServiceArg::Apache => Service::Apache,
         ServiceArg::Mysql => Service::Mysql,
     };
@@ -114,114 +131,192 @@ fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
         .collect()
 }
 
-fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
-    let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
-    if !(args.years >= YEARS.0 && args.years <= YEARS.1) {
+/// Checks `--years`, `--runs` and `--threads`, and that a run of `years` under
+/// `profile` stays within [`MAX_WRITES_PER_RUN`].
+pub(crate) fn check_limits(
+    profile: &sim::Profile,
+    years: f64,
+    runs: u64,
+    threads: usize,
+) -> Result<()> {
+    if !(years >= YEARS.0 && years <= YEARS.1) {
         anyhow::bail!(
             "--years {}: must be between {} and {}",
-            args.years,
+            years,
             YEARS.0,
             YEARS.1
         );
     }
-    if !(RUNS.0..=RUNS.1).contains(&args.runs) {
-        anyhow::bail!(
-            "--runs {}: must be between {} and {}",
-            args.runs,
-            RUNS.0,
-            RUNS.1
-        );
+    if !(RUNS.0..=RUNS.1).contains(&runs) {
+        anyhow::bail!("--runs {}: must be between {} and {}", runs, RUNS.0, RUNS.1);
     }
-    if !(1..=MAX_THREADS).contains(&args.threads) {
-        anyhow::bail!(
-            "--threads {}: must be between 1 and {MAX_THREADS}",
-            args.threads
-        );
+    if !(1..=MAX_THREADS).contains(&threads) {
+        anyhow::bail!("--threads {threads}: must be between 1 and {MAX_THREADS}");
     }
-    let secs = args.years * YEAR;
-    let writes = secs / profile.availability.write_interval;
+    check_writes(profile, years)
+}
+
+/// Checks that a run of `years` under `profile` issues at most [`MAX_WRITES_PER_RUN`]
+/// writes.
+pub(crate) fn check_writes(profile: &sim::Profile, years: f64) -> Result<()> {
+    let writes = years * YEAR / profile.availability.write_interval;
     if writes > MAX_WRITES_PER_RUN {
         anyhow::bail!(
             "--years {} with availability.write_interval = {} s issues about {writes:.0} \
              writes per run; at most {MAX_WRITES_PER_RUN:.0} (raise the interval or \
              shorten the run)",
-            args.years,
+            years,
             profile.availability.write_interval
         );
     }
-    let cells = cells(args);
-    let mut rows: Vec<Row> = cells
-        .iter()
-        .map(|&c| {
-            Ok(Row {
-                architecture: c.architecture,
-                platform: c.platform,
-                service: c.service,
-                analytic: Some(analytic(&profile, c).with_context(|| {
-                    format!("the analytic model of {}", c.architecture.label())
-                })?),
-                simulated: None,
-            })
-        })
-        .collect::<Result<_>>()?;
-    if !args.analytic {
-        let jobs: Vec<(usize, u64)> = (0..cells.len())
-            .flat_map(|c| (0..args.runs).map(move |r| (c, r)))
-            .collect();
-        let days_per_run = (secs / 86_400.0).ceil() as u64;
-        let progress = Progress::new(days_per_run * jobs.len() as u64, "simulated days");
-        let done = AtomicU64::new(0);
-        let next = AtomicU64::new(0);
-        let started = std::time::Instant::now();
-        let results: Vec<Vec<(usize, RunResult)>> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..args.threads.min(jobs.len()))
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                            let Some(&(c, r)) = jobs.get(i) else { break };
-                            let mut reported = 0u64;
-                            let result = run_availability(
-                                &profile,
-                                cells[c],
-                                secs,
-                                args.seed.wrapping_add(r),
-                                &mut |f| {
-                                    let now = (f * days_per_run as f64) as u64;
-                                    if now > reported {
-                                        let total =
-                                            done.fetch_add(now - reported, Ordering::Relaxed) + now
-                                                - reported;
-                                        reported = now;
-                                        progress.set(total);
-                                    }
-                                },
-                            );
-                            mine.push((i, result));
-                        }
-                        mine
-                    })
+    Ok(())
+}
+
+/// One simulated run to do: a profile, a cell and the run's seed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Job<'a> {
+    /// The profile.
+    pub profile: &'a sim::Profile,
+    /// The cell.
+    pub cell: Cell,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// Runs `jobs` of `secs` simulated seconds each on `threads` threads, with progress in
+/// simulated days on standard error; the results come back in job order, whatever the
+/// thread count.
+pub(crate) fn run_jobs(jobs: &[Job<'_>], secs: f64, threads: usize) -> Result<Vec<RunResult>> {
+    let days_per_run = (secs / 86_400.0).ceil() as u64;
+    let progress = Progress::new(days_per_run * jobs.len() as u64, "simulated days");
+    let done = AtomicU64::new(0);
+    let next = AtomicU64::new(0);
+    let results: Vec<Vec<(usize, RunResult)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.min(jobs.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(job) = jobs.get(i) else { break };
+                        let mut reported = 0u64;
+                        let result =
+                            run_availability(job.profile, job.cell, secs, job.seed, &mut |f| {
+                                let now = (f * days_per_run as f64) as u64;
+                                if now > reported {
+                                    let total = done.fetch_add(now - reported, Ordering::Relaxed)
+                                        + now
+                                        - reported;
+                                    reported = now;
+                                    progress.set(total);
+                                }
+                            });
+                        mine.push((i, result));
+                    }
+                    mine
                 })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_default())
-                .collect()
-        });
-        progress.finish();
-        let mut all: Vec<(usize, RunResult)> = results.into_iter().flatten().collect();
-        all.sort_by_key(|(i, _)| *i);
-        if all.len() != jobs.len() {
-            anyhow::bail!("a worker thread failed");
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    progress.finish();
+    let mut all: Vec<(usize, RunResult)> = results.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    if all.len() != jobs.len() {
+        anyhow::bail!("a worker thread failed");
+    }
+    Ok(all.into_iter().map(|(_, r)| r).collect())
+}
+
+/// What a shard file of `dualha availability --shard K/N` says it is.
+pub(crate) const SHARD_FORMAT: &str = "dualha-availability-shard/1";
+
+/// Everything that decides an availability study's simulated results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StudyDefinition {
+    profile: sim::Profile,
+    cells: Vec<Cell>,
+    years: f64,
+    runs: u64,
+    seed: u64,
+}
+
+impl StudyDefinition {
+    /// Job `i` (cell `i / runs`, run `i % runs`).
+    fn job(&self, i: usize) -> Job<'_> {
+        let runs = self.runs as usize;
+        Job {
+            profile: &self.profile,
+            cell: self.cells[i / runs],
+            seed: self.seed.wrapping_add((i % runs) as u64),
         }
-        for (c, row) in rows.iter_mut().enumerate() {
-            let runs: Vec<RunResult> = all
-                .iter()
-                .filter(|(i, _)| jobs[*i].0 == c)
-                .map(|(_, r)| r.clone())
-                .collect();
-            row.simulated = Some(summarise(&runs));
+    }
+
+    fn jobs(&self) -> usize {
+        self.cells.len() * self.runs as usize
+    }
+}
+
+/// A shard file of `dualha availability --shard K/N`: the runs `i` with
+/// `i % N == K - 1`, run `i` being run `i % runs` of cell `i / runs`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StudyShard {
+    format: String,
+    definition: StudyDefinition,
+    shard: u64,
+    shards: u64,
+    runs: Vec<(usize, RunResult)>,
+}
+
+fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(crate::sweep::parse_shard)
+        .transpose()?;
+    let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
+    check_limits(&profile, args.years, args.runs, args.threads)?;
+    let def = StudyDefinition {
+        profile,
+        cells: cells(args),
+        years: args.years,
+        runs: args.runs,
+        seed: args.seed,
+    };
+    let mut rows = analytic_rows(&def)?;
+    if let Some((k, n)) = shard {
+        if args.analytic {
+            anyhow::bail!("--shard runs simulations; --analytic has none to share out");
+        }
+        crate::cli::ensure_writable_dir("--out", &args.out)?;
+        let indices: Vec<usize> = (0..def.jobs()).filter(|&i| i as u64 % n == k - 1).collect();
+        let jobs: Vec<Job<'_>> = indices.iter().map(|&i| def.job(i)).collect();
+        let results = run_jobs(&jobs, def.years * YEAR, args.threads)?;
+        let file = StudyShard {
+            format: SHARD_FORMAT.to_string(),
+            shard: k,
+            shards: n,
+            runs: indices.into_iter().zip(results).collect(),
+            definition: def,
+        };
+        let path = args.out.join(format!("availability-shard-{k}-of-{n}.json"));
+        let text = serde_json::to_string(&file).context("cannot encode the shard")?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::cli::note(format_args!(
+            "dualha availability: wrote {}",
+            path.display()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.analytic {
+        let jobs: Vec<Job<'_>> = (0..def.jobs()).map(|i| def.job(i)).collect();
+        let started = std::time::Instant::now();
+        let all = run_jobs(&jobs, def.years * YEAR, args.threads)?;
+        for (row, runs) in rows.iter_mut().zip(all.chunks(args.runs as usize)) {
+            row.simulated = Some(summarise(runs));
         }
         crate::cli::note(format_args!(
             "dualha availability: {} runs of {} years in {:.1} s",
@@ -230,25 +325,107 @@ fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
             started.elapsed().as_secs_f64()
         ));
     }
-    if args.json {
+    print_rows(&rows, &def, args.json)
+}
+
+fn analytic_rows(def: &StudyDefinition) -> Result<Vec<Row>> {
+    def.cells
+        .iter()
+        .map(|&c| {
+            Ok(Row {
+                architecture: c.architecture,
+                platform: c.platform,
+                service: c.service,
+                analytic: Some(analytic(&def.profile, c).with_context(|| {
+                    format!("the analytic model of {}", c.architecture.label())
+                })?),
+                simulated: None,
+            })
+        })
+        .collect()
+}
+
+fn print_rows(rows: &[Row], def: &StudyDefinition, json: bool) -> Result<ExitCode> {
+    if json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&rows).context("cannot encode the results")?
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    print_table(&rows, args, &profile)?;
+    print_table(rows, def)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(rows: &[Row], args: &AvailabilityArgs, profile: &sim::Profile) -> Result<()> {
+/// `dualha merge` of availability shards: checks that they are of one study and hold
+/// every run once, then prints what the unsharded `dualha availability` prints.
+pub(crate) fn merge_shards(files: &[(PathBuf, String)], json: bool) -> Result<ExitCode> {
+    let mut def: Option<(StudyDefinition, &PathBuf)> = None;
+    let mut slots: Vec<Option<(RunResult, &PathBuf)>> = Vec::new();
+    for (path, text) in files {
+        let shard: StudyShard = serde_json::from_str(text).with_context(|| {
+            format!(
+                "{}: not a shard file of dualha availability",
+                path.display()
+            )
+        })?;
+        match &def {
+            None => {
+                slots = vec![None; shard.definition.jobs()];
+                def = Some((shard.definition, path));
+            }
+            Some((d, first)) if *d != shard.definition => anyhow::bail!(
+                "{} and {} are shards of different studies (profile, cells, years, runs or \
+                 seed differ)",
+                first.display(),
+                path.display()
+            ),
+            Some(_) => {}
+        }
+        for (i, r) in shard.runs {
+            let Some(slot) = slots.get_mut(i) else {
+                anyhow::bail!("{}: run {i} is not one of the study's", path.display());
+            };
+            if let Some((_, other)) = slot {
+                anyhow::bail!(
+                    "run {i} is in {} and in {}",
+                    other.display(),
+                    path.display()
+                );
+            }
+            *slot = Some((r, path));
+        }
+    }
+    let Some((def, _)) = def else {
+        anyhow::bail!("no shard files");
+    };
+    let missing: Vec<String> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| i.to_string())
+        .take(20)
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!("runs in no shard: {}", missing.join(", "));
+    }
+    let all: Vec<RunResult> = slots.into_iter().flatten().map(|(r, _)| r).collect();
+    let mut rows = analytic_rows(&def)?;
+    for (row, runs) in rows.iter_mut().zip(all.chunks(def.runs as usize)) {
+        row.simulated = Some(summarise(runs));
+    }
+    print_rows(&rows, &def, json)
+}
+
+fn print_table(rows: &[Row], def: &StudyDefinition) -> Result<()> {
+    let profile = &def.profile;
     outln!(
         "profile {}, protocol {}, {} run(s) of {} year(s) per row, seed {}",
         profile.name,
         profile.drbd.protocol,
-        args.runs,
-        args.years,
-        args.seed
+        def.runs,
+        def.years,
+        def.seed
     )?;
     if !profile.availability.all_exponential() {
         outln!("(not every distribution is exponential: the chain uses their means)")?;

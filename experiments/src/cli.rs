@@ -70,17 +70,23 @@ pub fn exit_code(command: &str, outcome: Result<ExitCode>) -> ExitCode {
 /// Reads a text input (profile, schedule, configuration): at most
 /// [`MAX_INPUT_BYTES`], UTF-8. Errors name the file.
 pub fn read_input(path: &Path) -> Result<String> {
+    read_input_up_to(path, MAX_INPUT_BYTES)
+}
+
+/// [`read_input`] with another limit (shard files of `dualha merge` carry every run's
+/// raw results and may be larger than a profile).
+pub fn read_input_up_to(path: &Path, max: usize) -> Result<String> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut bytes = Vec::new();
     // One byte more than allowed tells "too large" from "exactly at the limit", and a
     // device such as /dev/zero cannot fill the memory.
-    file.take(MAX_INPUT_BYTES as u64 + 1)
+    file.take(max as u64 + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.len() > MAX_INPUT_BYTES {
+    if bytes.len() > max {
         anyhow::bail!(
-            "{}: larger than {MAX_INPUT_BYTES} bytes, the most an input file may have",
+            "{}: larger than {max} bytes, the most such an input file may have",
             path.display()
         );
     }

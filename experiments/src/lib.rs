@@ -11,6 +11,8 @@
 //!   figures, `REPORT.md` and `results.json`;
 //! * [`validate`]: `dualha validate`, a profile, schedule or check configuration checked
 //!   without running anything;
+//! * [`sweep`]: `dualha sweep` and `dualha merge`, the availability study over a grid of
+//!   profile values, whole or in shards;
 //! * [`simulate`]: `dualha simulate`, one scripted fault schedule (or a checker
 //!   counterexample) replayed in the simulated lab.
 #![deny(missing_docs)]
@@ -22,4 +24,5 @@ pub mod lab;
 pub mod progress;
 pub mod reproduce;
 pub mod simulate;
+pub mod sweep;
 pub mod validate;

@@ -29,7 +29,7 @@ use plotters::style::{FontStyle, register_font};
 use sim::{Architecture, Cell, FailureClass, Platform, Service, TrialResult};
 
 /// Pixel size of every figure.
-const SIZE: (u32, u32) = (1200, 700);
+pub(crate) const SIZE: (u32, u32) = (1200, 700);
 /// The one font family used, in PNG (registered with plotters) and SVG (named in the file).
 const FAMILY: &str = "sans-serif";
 /// Where distributions put DejaVu Sans, in the order tried.
@@ -39,10 +39,10 @@ const FONT_PATHS: [&str; 3] = [
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
 ];
 
-const TITLE_PX: u32 = 26;
-const AXIS_DESC_PX: u32 = 18;
-const LABEL_PX: u32 = 15;
-const LEGEND_PX: u32 = 15;
+pub(crate) const TITLE_PX: u32 = 26;
+pub(crate) const AXIS_DESC_PX: u32 = 18;
+pub(crate) const LABEL_PX: u32 = 15;
+pub(crate) const LEGEND_PX: u32 = 15;
 const NOTE_PX: u32 = 14;
 /// Distance between the lines of a note.
 const NOTE_LINE: u32 = 20;
@@ -82,7 +82,7 @@ fn with_ext(stem: &Path, ext: &str) -> PathBuf {
 
 /// A figure that can draw itself on any plotters backend, so PNG and SVG share one code
 /// path and cannot drift apart.
-trait Figure {
+pub(crate) trait Figure {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -90,7 +90,7 @@ trait Figure {
 }
 
 /// Writes `<stem>.png` and `<stem>.svg`.
-fn write_both(fig: &impl Figure, stem: &Path) -> Result<()> {
+pub(crate) fn write_both(fig: &impl Figure, stem: &Path) -> Result<()> {
     ensure_font()?;
     if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -113,7 +113,7 @@ fn write_both(fig: &impl Figure, stem: &Path) -> Result<()> {
     Ok(())
 }
 
-fn font(px: u32) -> TextStyle<'static> {
+pub(crate) fn font(px: u32) -> TextStyle<'static> {
     (FAMILY, px).into_font().color(&BLACK)
 }
 
@@ -178,7 +178,7 @@ fn phase_colours(phases: &[String]) -> Vec<RGBColor> {
 /// `occupied` are pixel rectangles relative to the plotting area (x0, y0, x1, y1);
 /// `legend` the legend's size in pixels. Ties go to upper right, upper left, lower right,
 /// lower left, in that order.
-fn legend_corner(
+pub(crate) fn legend_corner(
     occupied: &[(i32, i32, i32, i32)],
     legend: (i32, i32),
     area: (u32, u32),
@@ -215,7 +215,7 @@ fn legend_corner(
 }
 
 /// The size plotters gives a legend of `labels` (plus a few pixels to spare).
-fn legend_size<DB: DrawingBackend>(
+pub(crate) fn legend_size<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     labels: &[String],
 ) -> Result<(i32, i32), DrawingAreaErrorKind<DB::ErrorType>> {
@@ -259,7 +259,7 @@ fn wrap<DB: DrawingBackend>(
 
 /// Writes `text` under the chart, wrapped to the figure's width, and returns the area left
 /// above it for the chart.
-fn with_note<DB: DrawingBackend>(
+pub(crate) fn with_note<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     text: &str,
 ) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
@@ -277,7 +277,7 @@ fn with_note<DB: DrawingBackend>(
 
 /// A figure with nothing to plot still gets its title and a sentence saying why, so a
 /// report that links to it does not show a broken image.
-fn empty<DB: DrawingBackend>(
+pub(crate) fn empty<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     why: &str,
