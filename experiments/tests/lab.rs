@@ -114,8 +114,12 @@ fn clean_removes_what_a_killed_run_left() {
     let _ = dualha(&["lab", "clean", "--name", name]);
     let up = dualha(&["lab", "up", "--detach", "--name", name]);
     assert!(up.status.success(), "{}", text(&up));
-    // A killed run's leftovers: the namespaces without their record.
+    // A killed run's leftovers: the namespaces without their record, and a work
+    // directory with a log in it.
     let _ = std::fs::remove_file(format!("/run/dualha/lab-{name}.json"));
+    let work = format!("/run/dualha/lab-{name}");
+    std::fs::create_dir_all(&work).expect("work directory");
+    std::fs::write(format!("{work}/node1.log"), "left behind").expect("a log");
     let down = dualha(&["lab", "down", "--name", name]);
     assert!(!down.status.success(), "no record, no down");
     assert!(
@@ -131,6 +135,10 @@ fn clean_removes_what_a_killed_run_left() {
         text(&clean)
     );
     assert!(namespaces(name).is_empty());
+    assert!(
+        !std::path::Path::new(&work).exists(),
+        "the work directory is gone"
+    );
     let bad = dualha(&["lab", "clean", "--name", "../etc"]);
     assert!(!bad.status.success());
 }

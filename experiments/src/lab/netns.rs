@@ -17,6 +17,11 @@ pub fn state_file(name: &str) -> PathBuf {
     PathBuf::from(STATE_DIR).join(format!("lab-{name}.json"))
 }
 
+/// The work directory of lab `name`'s runs (node configurations, logs, disks).
+pub fn work_dir(name: &str) -> PathBuf {
+    PathBuf::from(STATE_DIR).join(format!("lab-{name}"))
+}
+
 /// Runs `ip ARGS`; the error names the command and what `ip` said.
 fn ip(args: &[&str]) -> Result<()> {
     let out = Command::new("ip")
@@ -162,8 +167,8 @@ pub fn load(name: &str) -> Result<LabPlan> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a lab plan", state.display()))
 }
 
-/// Removes every namespace whose name starts with `name-`, and the state file: what a
-/// killed run left behind. Returns the namespaces removed.
+/// Removes every namespace whose name starts with `name-`, the state file and the work
+/// directory of `lab run` (its logs too): what a killed run left behind. Returns the namespaces removed.
 pub fn clean(name: &str) -> Result<Vec<String>> {
     require_root()?;
     super::plan::check_name(name)?;
@@ -179,6 +184,11 @@ pub fn clean(name: &str) -> Result<Vec<String>> {
     if state.exists() {
         std::fs::remove_file(&state)
             .with_context(|| format!("cannot remove {}", state.display()))?;
+    }
+    let work = work_dir(name);
+    if work.exists() {
+        std::fs::remove_dir_all(&work)
+            .with_context(|| format!("cannot remove {}", work.display()))?;
     }
     Ok(removed)
 }

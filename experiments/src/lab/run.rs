@@ -447,7 +447,7 @@ fn trial(
     fault: Fault,
     stop: &AtomicBool,
 ) -> Result<Trial> {
-    let dir = PathBuf::from("/run/dualha").join(format!("lab-{}", plan.name));
+    let dir = netns::work_dir(&plan.name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     netns::up(plan)?;
