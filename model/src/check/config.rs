@@ -226,6 +226,8 @@ pub struct Budget {
     /// Whether a cut network may be restored (default true); false: every partition is
     /// permanent.
     pub heal: bool,
+    /// Faults that happen first, in this order, outside the budget (`check::script`).
+    pub script: Vec<super::script::ScriptStep>,
 }
 
 impl Default for Budget {
@@ -236,6 +238,7 @@ impl Default for Budget {
             kinds: vec![FaultKind::Partition],
             cuts: vec![Cut::between(A, B, None)],
             heal: true,
+            script: Vec::new(),
         }
     }
 }
@@ -361,6 +364,16 @@ pub enum CheckConfigError {
     /// A cut names a node the configuration does not have.
     #[error("budget.cuts: `{0}` names a node this configuration does not have")]
     CutToAbsentNode(Cut),
+    /// A script step the configuration cannot carry out.
+    #[error("budget.script[{index}]: `{step}`: {why}")]
+    BadScriptStep {
+        /// Its position.
+        index: usize,
+        /// The step.
+        step: String,
+        /// Why.
+        why: &'static str,
+    },
     /// The name is not a plain file-name part (it names the schedule files).
     #[error(
         "name = {0:?}: must be 1 to {MAX_NAME_CHARS} letters, digits, '-', '_' or '.', not \
@@ -502,6 +515,24 @@ impl CheckConfig {
         }
         if self.budget.kinds.contains(&FaultKind::Partition) && self.budget.cuts.is_empty() {
             return Err(CheckConfigError::NoCuts);
+        }
+        if self.budget.script.len() > super::script::MAX_SCRIPT_STEPS {
+            return Err(CheckConfigError::BadScriptStep {
+                index: super::script::MAX_SCRIPT_STEPS,
+                step: self.budget.script[super::script::MAX_SCRIPT_STEPS].to_string(),
+                why: "a script has at most 8 steps",
+            });
+        }
+        for (index, step) in self.budget.script.iter().enumerate() {
+            if let Some(c) = step.cut()
+                && (!self.has_node(c.x) || !self.has_node(c.y))
+            {
+                return Err(CheckConfigError::BadScriptStep {
+                    index,
+                    step: step.to_string(),
+                    why: "it names a node this configuration does not have",
+                });
+            }
         }
         for (i, c) in self.budget.cuts.iter().enumerate() {
             if !self.has_node(c.x) || !self.has_node(c.y) {

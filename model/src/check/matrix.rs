@@ -30,6 +30,7 @@ fn budget(faults: u8, writes: u8, kinds: &[FaultKind]) -> Budget {
         kinds: kinds.to_vec(),
         cuts: vec![ab()],
         heal: true,
+        script: Vec::new(),
     }
 }
 

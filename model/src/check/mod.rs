@@ -19,6 +19,7 @@ pub mod config;
 pub mod matrix;
 pub mod model;
 pub mod run;
+pub mod script;
 pub mod state;
 pub mod trace;
 

@@ -239,6 +239,25 @@ impl Driver {
         }
     }
 
+    /// The fault script's next step, as an action, while it runs.
+    fn script_next(&self, s: &State) -> Option<Action> {
+        self.cfg
+            .budget
+            .script
+            .get(usize::from(s.script_done))
+            .map(|step| step.action())
+    }
+
+    /// A fault happened: the script's next step if it is that one (the script is free),
+    /// else one fault of the budget.
+    fn spend_fault(&self, s: &mut State, action: &Action) {
+        if self.script_next(s).as_ref() == Some(action) {
+            s.script_done += 1;
+        } else {
+            s.faults_left = s.faults_left.saturating_sub(1);
+        }
+    }
+
     pub(super) fn apply_one(
         &self,
         s: &mut State,
@@ -419,19 +438,22 @@ impl Driver {
                 self.boot(s, node, log);
             }
             Action::Crash { node } => {
-                s.faults_left -= 1;
+                self.spend_fault(s, action);
                 self.power_off(s, node, Down::Crashed);
             }
             Action::PowerOff { node } => {
-                s.faults_left -= 1;
+                self.spend_fault(s, action);
                 self.power_off(s, node, Down::HostDown);
             }
             Action::Partition(c) => {
-                s.faults_left -= 1;
+                self.spend_fault(s, action);
                 s.cuts.insert(c);
                 s.channels.retain(|&(f, t, net), _| !c.covers(f, t, net));
             }
             Action::Heal(c) => {
+                if self.script_next(s) == Some(action.clone()) {
+                    s.script_done += 1;
+                }
                 s.cuts.remove(&c);
             }
             Action::Lose { from, to, net } => {
@@ -444,12 +466,12 @@ impl Driver {
                 }
             }
             Action::DiskFailure { node } => {
-                s.faults_left -= 1;
+                self.spend_fault(s, action);
                 s.disk_failed[ix(node)] = true;
                 s.on_disk[ix(node)] = 0;
             }
             Action::KillService { node } => {
-                s.faults_left -= 1;
+                self.spend_fault(s, action);
                 s.running[ix(node)] = false;
                 s.killed[ix(node)] = true;
             }

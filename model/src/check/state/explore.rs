@@ -69,6 +69,22 @@ impl Driver {
             .unwrap_or(NEVER)
     }
 
+    /// Whether the script's `step` can happen now: its guest runs (and for
+    /// `kill-service` its service runs, for `disk-failure` its disk still works), its cut
+    /// is not in place yet (`partition`) or is (`heal`). A step that cannot happen now
+    /// waits until it can.
+    fn script_step_possible(&self, s: &State, step: crate::check::script::ScriptStep) -> bool {
+        use crate::check::script::ScriptStep as St;
+        let up = |n: NodeId| s.guests[ix(n)].is_some();
+        match step {
+            St::Crash(n) | St::PowerOff(n) => up(n),
+            St::KillService(n) => up(n) && s.running[ix(n)],
+            St::DiskFailure(n) => up(n) && !s.disk_failed[ix(n)],
+            St::Partition(c) => !s.cuts.contains(&c),
+            St::Heal(c) => s.cuts.contains(&c),
+        }
+    }
+
     /// Every action possible in `s`, in a deterministic order that is also the
     /// tie-break of the canonical counterexample (`check::canonical`): the system's
     /// prompt reactions first (deliveries, disk, agents, fencing), then the
@@ -100,6 +116,19 @@ impl Driver {
             }
         }
         let kinds = &self.cfg.budget.kinds;
+        // While the fault script runs, its next step is the only fault on offer.
+        let scripted = self
+            .cfg
+            .budget
+            .script
+            .get(usize::from(s.script_done))
+            .copied();
+        if let Some(step) = scripted
+            && self.script_step_possible(s, step)
+        {
+            out.push(step.action());
+        }
+        let budget_open = scripted.is_none() && s.faults_left > 0;
         for n in [A, B] {
             let i = ix(n);
             match (s.guests[i].as_ref(), s.down[i]) {
@@ -109,7 +138,7 @@ impl Driver {
                 {
                     out.push(Action::ClusterRestart { node: n });
                 }
-                (Some(_), _) if s.faults_left > 0 => {
+                (Some(_), _) if budget_open => {
                     if kinds.contains(&FaultKind::Crash) {
                         out.push(Action::Crash { node: n });
                     }
@@ -131,11 +160,11 @@ impl Driver {
                 if self.cfg.budget.heal {
                     out.push(Action::Heal(c));
                 }
-            } else if s.faults_left > 0 && kinds.contains(&FaultKind::Partition) {
+            } else if budget_open && kinds.contains(&FaultKind::Partition) {
                 out.push(Action::Partition(c));
             }
         }
-        if s.faults_left > 0 && kinds.contains(&FaultKind::LoseMessage) {
+        if budget_open && kinds.contains(&FaultKind::LoseMessage) {
             for (&(from, to, net), q) in &s.channels {
                 if !q.is_empty() {
                     out.push(Action::Lose { from, to, net });

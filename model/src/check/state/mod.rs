@@ -111,6 +111,8 @@ pub struct State {
     pub witness_up: [bool; 2],
     /// Faults left.
     pub faults_left: u8,
+    /// How many steps of the fault script (`budget.script`) have happened.
+    pub script_done: u8,
     /// Writes left.
     pub writes_left: u8,
     /// The id of the next write.

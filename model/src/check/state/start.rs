@@ -60,6 +60,7 @@ impl Driver {
             must_have: [0; 2],
             witness_up: [false; 2],
             faults_left: self.cfg.budget.faults,
+            script_done: 0,
             writes_left: self.cfg.budget.writes,
             next_write: 0,
             immediate: VecDeque::new(),
