@@ -176,8 +176,8 @@ pub struct Aftermath {
 /// After the recovery of a hang or a partition: the partition's client probes both
 /// exports (up to 3 s), then the links come back; the hang waits for its SIGCONT and
 /// probes both exports while it watches. Then, up to 15 s, both nodes' logs and status:
-/// the watch ends once both logged the split brain and are StandAlone, or 3 s after the
-/// first did.
+/// the watch ends once both logged the split brain and are StandAlone, 3 s after the
+/// first did, or once both stayed Connected without it for 3 s.
 pub(super) fn aftermath(
     fault: Fault,
     plan: &LabPlan,
@@ -202,7 +202,7 @@ pub(super) fn aftermath(
             .map_err(|_| anyhow::anyhow!("the SIGCONT thread panicked"))??;
     }
     let deadline = Instant::now() + SPLIT_BRAIN_WITHIN;
-    let mut first_seen = None;
+    let (mut first_seen, mut connected_since) = (None, None);
     let mut after = Aftermath::default();
     loop {
         check_stop(stop)?;
@@ -223,8 +223,19 @@ pub(super) fn aftermath(
             .map(|g| status(node, g).map_or("no answer".into(), |s| field(&s, "connection").into()))
             .collect();
         let standalone = after.connections.iter().all(|c| c == "StandAlone");
+        // Reconnected through a handshake that found no split brain: none will come.
+        if after.connections.iter().all(|c| c == "Connected") && logged == 0 {
+            connected_since.get_or_insert_with(Instant::now);
+        } else {
+            connected_since = None;
+        }
+        let reconnected = connected_since.is_some_and(|at: Instant| at.elapsed() > PEER_GRACE);
         let graced = first_seen.is_some_and(|at: Instant| at.elapsed() > PEER_GRACE);
-        if logged == guests.len() && standalone || graced || Instant::now() > deadline {
+        if logged == guests.len() && standalone
+            || graced
+            || reconnected
+            || Instant::now() > deadline
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
