@@ -54,8 +54,10 @@ pub struct Trial {
     /// timestamp against the fault's), if the log has the line.
     pub promoted_seconds: Option<f64>,
     /// Which node's export served the pattern first: node2, or node1 again after a hang
-    /// shorter than Heartbeat's deadtime.
-    pub recovered_on: String,
+    /// shorter than Heartbeat's deadtime. Hang and partition only (a power-off's is
+    /// always node2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_on: Option<String>,
     /// Hang and partition: whether either node logged DRBD's "Split-Brain detected"
     /// within the bounded wait after node1 came back (SIGCONT, or the links up again).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,7 +155,7 @@ impl RunReport {
                     s,
                     "    served first by {}; both exports served at once: {}; split brain \
                      detected: {} (logged by: {}; connections after: {})",
-                    t.recovered_on,
+                    t.recovered_on.as_deref().unwrap_or("-"),
                     yes(t.both_served),
                     yes(t.split_brain_detected),
                     if t.split_brain_nodes.is_empty() {
@@ -678,7 +680,7 @@ fn trial(
         durable,
         failed_probes: failed,
         promoted_seconds,
-        recovered_on: recovered_on.to_string(),
+        recovered_on: (fault != Fault::PowerOff).then(|| recovered_on.to_string()),
         split_brain_detected: after.split_brain,
         both_served: after.both_served,
         connections_after: after.connections,
@@ -726,7 +728,7 @@ mod tests {
             durable,
             failed_probes: 0,
             promoted_seconds: None,
-            recovered_on: "node2".into(),
+            recovered_on: None,
             split_brain_detected: None,
             both_served: None,
             connections_after: Vec::new(),
