@@ -86,3 +86,75 @@ fn node2_serves_every_acknowledged_write_after_node1s_host_loses_power() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// Runs `dualha lab run ARGS --json --name NAME`; the report and the whole output.
+fn lab_run(name: &str, args: &[&str]) -> (serde_json::Value, String) {
+    let _ = Command::new(DUALHA)
+        .args(["lab", "clean", "--name", name])
+        .output();
+    let out = Command::new(DUALHA)
+        .args(["lab", "run", "--json", "--name", name])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("dualha runs");
+    let text = format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let _ = std::fs::remove_dir_all(format!("/run/dualha/lab-{name}"));
+    (report, text)
+}
+
+/// The study's unfenced behaviour (the lab's configuration has no fencing): a partition
+/// of every link between node1 and node2 leaves two Primaries that both serve the
+/// client, and DRBD finds the split brain when the links come back; a hang of node1's
+/// daemon longer than the deadtime lets node2 take over as a power-off would. A test
+/// that fails if fencing were applied or the partition did not cut both rings.
+#[test]
+fn a_partition_splits_the_brain_and_a_hang_fails_over() {
+    let node = std::path::Path::new(DUALHA).with_file_name("dualha-node");
+    assert!(node.is_file(), "{} is missing", node.display());
+    let start = Instant::now();
+    let (report, text) = lab_run("dhtest-part", &["--fault", "partition", "--trials", "1"]);
+    let t = &report["trials"][0];
+    assert_eq!(t["durable"], true, "{text}");
+    assert_eq!(t["recovered_on"], "node2", "{text}");
+    assert_eq!(t["both_served"], true, "two Primaries serve: {text}");
+    assert_eq!(t["split_brain_detected"], true, "{text}");
+
+    let (report, text) = lab_run(
+        "dhtest-hang",
+        &["--fault", "hang", "--hang-secs", "4", "--trials", "1"],
+    );
+    let t = &report["trials"][0];
+    assert_eq!(t["durable"], true, "{text}");
+    assert_eq!(report["hang_seconds"], 4.0, "{text}");
+    let r = t["recovery_seconds"].as_f64().expect("recovery");
+    assert!(
+        (1.5..=10.0).contains(&r),
+        "recovery {r} s after the hang is outside 1.5 s to 10 s: {text}"
+    );
+    assert!(t["split_brain_detected"].is_boolean(), "{text}");
+    assert!(t["both_served"].is_boolean(), "{text}");
+    assert!(
+        start.elapsed().as_secs() < 60,
+        "the two runs took {:?}",
+        start.elapsed()
+    );
+
+    let bad = Command::new(DUALHA)
+        .args(["lab", "run", "--fault", "hang", "--hang-secs", "0.2"])
+        .output()
+        .expect("dualha runs");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("hang-secs 0.2 is out of range"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

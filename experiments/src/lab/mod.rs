@@ -9,6 +9,7 @@
 //! * `down` tears down a lab left up; `clean` removes what a killed run left behind;
 //! * `run` measures: `dualha-node` in the guests, a write, a fault, the recovery.
 
+pub mod fault;
 pub mod netns;
 pub mod plan;
 pub mod reach;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -83,6 +85,9 @@ enum LabCommand {
         /// The fault each trial injects.
         #[arg(long, value_enum, default_value = "power-off")]
         fault: run::Fault,
+        /// `--fault hang`: seconds between SIGSTOP and SIGCONT (0.5 to 120).
+        #[arg(long, default_value = "5", value_parser = fault::parse_hang_secs)]
+        hang_secs: f64,
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -200,6 +205,7 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
             name,
             trials,
             fault,
+            hang_secs,
             json,
         } => {
             let spec = LabSpec {
@@ -213,7 +219,13 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
             let flag = Arc::clone(&stop);
             ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
                 .context("cannot catch Ctrl-C")?;
-            let report = run::run(&plan, *trials, *fault, &stop)?;
+            let report = run::run(
+                &plan,
+                *trials,
+                *fault,
+                Duration::from_secs_f64(*hang_secs),
+                &stop,
+            )?;
             if *json {
                 outln!(
                     "{}",

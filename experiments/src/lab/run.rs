@@ -1,10 +1,9 @@
 //! `dualha lab run`: the first measurement in the lab. For the DRBD + Heartbeat
 //! architecture, each trial builds the lab, runs `dualha-node` in the two guest VMs'
 //! namespaces (node1 the initial Primary), writes a pattern through NBD from the
-//! client, powers node1's host off (SIGKILL of node1's `dualha-node`, every veth end of
-//! node1 set down on the switch), and polls node2's export from the client until the
-//! pattern reads back: the recovery time, and the proof that the acknowledged write
-//! survived. `docs/lab.md` describes it.
+//! client, injects a fault into node1 (`fault`: power-off, hang, partition), and polls
+//! node2's export from the client until the pattern reads back: the recovery time, and
+//! the proof that the acknowledged write survived. `docs/lab.md` describes it.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,11 +15,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
+use super::fault;
+pub use super::fault::Fault;
 use super::netns;
 use super::plan::{LabMember, LabPlan};
 
 /// The two guests, in order: node1 starts Primary and is powered off.
-const GUESTS: [&str; 2] = ["node1", "node2"];
+pub(super) const GUESTS: [&str; 2] = ["node1", "node2"];
 /// Every guest's backing file.
 const DISK_BYTES: u64 = 64 << 20;
 /// The NBD export's name (DRBD's resource).
@@ -35,15 +36,6 @@ const PROBE_EVERY: Duration = Duration::from_millis(50);
 const QEMU_IO_WITHIN: Duration = Duration::from_secs(10);
 /// The dummy OCF agent, written into the work directory (`real/ocf/dummy-service`).
 const DUMMY_SERVICE: &str = include_str!("../../../real/ocf/dummy-service");
-
-/// The fault a trial injects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Fault {
-    /// node1's host loses power: every one of node1's links goes down on the switch,
-    /// then its `dualha-node` is killed (SIGKILL).
-    PowerOff,
-}
 
 /// One trial's outcome.
 #[derive(Clone, Debug, Serialize)]
@@ -61,6 +53,26 @@ pub struct Trial {
     /// Seconds from the fault to node2's log saying `role:Primary` (its wall-clock
     /// timestamp against the fault's), if the log has the line.
     pub promoted_seconds: Option<f64>,
+    /// Which node's export served the pattern first: node2, or node1 again after a hang
+    /// shorter than Heartbeat's deadtime. Hang and partition only (a power-off's is
+    /// always node2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_on: Option<String>,
+    /// Hang and partition: whether either node logged DRBD's "Split-Brain detected"
+    /// within the bounded wait after node1 came back (SIGCONT, or the links up again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_brain_detected: Option<bool>,
+    /// Hang and partition: whether the client read the pattern from both exports at
+    /// once (node1's after SIGCONT or during the partition, node2's after the takeover).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub both_served: Option<bool>,
+    /// Hang and partition: both nodes' replication connection state at the end of the
+    /// wait (`StandAlone` once the split brain dropped the connection).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections_after: Vec<String>,
+    /// Hang and partition: the nodes whose log has "Split-Brain detected".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub split_brain_nodes: Vec<String>,
 }
 
 /// A run's outcome.
@@ -70,6 +82,9 @@ pub struct RunReport {
     pub name: String,
     /// The fault.
     pub fault: Fault,
+    /// The hang's length, seconds (`--fault hang`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hang_seconds: Option<f64>,
     /// Each trial.
     pub trials: Vec<Trial>,
     /// Mean recovery, seconds.
@@ -83,7 +98,7 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    fn of(name: &str, fault: Fault, trials: Vec<Trial>) -> RunReport {
+    fn of(name: &str, fault: Fault, hang: Duration, trials: Vec<Trial>) -> RunReport {
         let mut r: Vec<f64> = trials.iter().map(|t| t.recovery_seconds).collect();
         r.sort_by(f64::total_cmp);
         let n = r.len().max(1) as f64;
@@ -97,6 +112,7 @@ impl RunReport {
         RunReport {
             name: name.to_string(),
             fault,
+            hang_seconds: (fault == Fault::Hang).then_some(hang.as_secs_f64()),
             mean_seconds: r.iter().sum::<f64>() / n,
             p50_seconds: p50,
             max_seconds: r.last().copied().unwrap_or(0.0),
@@ -113,9 +129,8 @@ impl RunReport {
             "lab '{}': {} trials of {}",
             self.name,
             self.trials.len(),
-            match self.fault {
-                Fault::PowerOff => "power-off of node1's host",
-            }
+            self.fault
+                .describe(Duration::from_secs_f64(self.hang_seconds.unwrap_or(0.0)))
         );
         for t in &self.trials {
             let _ = writeln!(
@@ -130,6 +145,27 @@ impl RunReport {
                     .map(|p| format!("; node2 logged Primary at {p:.3} s"))
                     .unwrap_or_default()
             );
+            if self.fault != Fault::PowerOff {
+                let yes = |b: Option<bool>| match b {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "-",
+                };
+                let _ = writeln!(
+                    s,
+                    "    served first by {}; both exports served at once: {}; split brain \
+                     detected: {} (logged by: {}; connections after: {})",
+                    t.recovered_on.as_deref().unwrap_or("-"),
+                    yes(t.both_served),
+                    yes(t.split_brain_detected),
+                    if t.split_brain_nodes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        t.split_brain_nodes.join(", ")
+                    },
+                    t.connections_after.join(", ")
+                );
+            }
         }
         let _ = writeln!(
             s,
@@ -182,6 +218,7 @@ pub fn run(
     plan: &LabPlan,
     trials: usize,
     fault: Fault,
+    hang: Duration,
     stop: &Arc<AtomicBool>,
 ) -> Result<RunReport> {
     netns::require_root()?;
@@ -193,16 +230,21 @@ pub fn run(
         crate::cli::note(format_args!(
             "dualha lab run: trial {i}/{trials} (pattern 0x{pattern:02x})"
         ));
-        let t = trial(plan, &node, i, pattern, fault, stop)
+        let t = trial(plan, &node, i, pattern, (fault, hang), stop)
             .with_context(|| format!("trial {i} of lab '{}'", plan.name))?;
         crate::cli::note(format_args!(
             "dualha lab run: trial {i}: recovery {:.3} s, durable {}",
             t.recovery_seconds,
             if t.durable { "yes" } else { "no" }
         ));
+        if let (Some(sb), Some(both)) = (t.split_brain_detected, t.both_served) {
+            crate::cli::note(format_args!(
+                "dualha lab run: trial {i}: split brain detected {sb}, both served {both}"
+            ));
+        }
         done.push(t);
     }
-    Ok(RunReport::of(&plan.name, fault, done))
+    Ok(RunReport::of(&plan.name, fault, hang, done))
 }
 
 /// Trial `i`'s pattern byte: its own, never 0 (a fresh disk reads zeroes).
@@ -230,7 +272,7 @@ fn address(m: &LabMember, plan: &LabPlan, net: &str) -> Result<String> {
     Ok(l.address.split('/').next().unwrap_or_default().to_string())
 }
 
-fn member<'a>(plan: &'a LabPlan, name: &str) -> Result<&'a LabMember> {
+pub(super) fn member<'a>(plan: &'a LabPlan, name: &str) -> Result<&'a LabMember> {
     plan.members
         .iter()
         .find(|m| m.name == name)
@@ -258,11 +300,11 @@ impl Drop for Running<'_> {
 }
 
 /// One guest's files.
-struct Guest {
-    name: &'static str,
+pub(super) struct Guest {
+    pub(super) name: &'static str,
     netns: String,
     config: PathBuf,
-    log: PathBuf,
+    pub(super) log: PathBuf,
     public: String,
 }
 
@@ -314,6 +356,7 @@ shared-secret = "dualha lab {lab}"
 [drbd]
 protocol = "C"
 ping-int = 1.0
+connect-int = 1.0
 
 [heartbeat]
 keepalive = 0.2
@@ -391,7 +434,11 @@ fn run_bounded(cmd: &mut Command, within: Duration) -> Result<(bool, String, Str
 
 /// `qemu-io -c COMMAND` against `url` from namespace `ns`; Err(what it said) if it failed
 /// (a failed pattern check is reported on stdout with exit 0).
-fn qemu_io(ns: &str, url: &str, command: &str) -> Result<std::result::Result<(), String>> {
+pub(super) fn qemu_io(
+    ns: &str,
+    url: &str,
+    command: &str,
+) -> Result<std::result::Result<(), String>> {
     let (ok, stdout, stderr) = run_bounded(
         Command::new("ip").args([
             "netns", "exec", ns, "qemu-io", "-f", "raw", url, "-c", command,
@@ -407,7 +454,7 @@ fn qemu_io(ns: &str, url: &str, command: &str) -> Result<std::result::Result<(),
 
 /// The node's status through its control socket (the socket is a path: no namespace
 /// needed), or None while it does not answer.
-fn status(node: &Path, g: &Guest) -> Option<serde_json::Value> {
+pub(super) fn status(node: &Path, g: &Guest) -> Option<serde_json::Value> {
     let (ok, stdout, _) = run_bounded(
         Command::new(node)
             .args(["status", "--json", "--config"])
@@ -422,7 +469,7 @@ fn status(node: &Path, g: &Guest) -> Option<serde_json::Value> {
     v.get("status").cloned().filter(|s| !s.is_null())
 }
 
-fn field<'v>(s: &'v serde_json::Value, key: &str) -> &'v str {
+pub(super) fn field<'v>(s: &'v serde_json::Value, key: &str) -> &'v str {
     s.get(key).and_then(|v| v.as_str()).unwrap_or("")
 }
 
@@ -432,7 +479,7 @@ fn log_tail(p: &Path) -> String {
     lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
-fn check_stop(stop: &AtomicBool) -> Result<()> {
+pub(super) fn check_stop(stop: &AtomicBool) -> Result<()> {
     if stop.load(Ordering::SeqCst) {
         bail!("interrupted");
     }
@@ -444,7 +491,7 @@ fn trial(
     node: &Path,
     index: usize,
     pattern: u8,
-    fault: Fault,
+    (fault, hang): (Fault, Duration),
     stop: &AtomicBool,
 ) -> Result<Trial> {
     let dir = netns::work_dir(&plan.name);
@@ -542,67 +589,43 @@ fn trial(
     }
 
     // The fault.
+    let node1 = member(plan, GUESTS[0])?;
     let wall0 = std::time::SystemTime::now();
     let t0 = Instant::now();
+    let continued = Arc::new(AtomicBool::new(false));
+    let mut cont = None;
     match fault {
         Fault::PowerOff => {
-            // The links first, in one `ip -batch`, then the process: a killed process's
-            // sockets would send FIN/RST to node2 while the link is still up, which a host
-            // losing power never does.
-            let node1 = member(plan, GUESTS[0])?;
-            let batch: String = node1
-                .links
-                .iter()
-                .map(|l| format!("link set {} down\n", l.outer))
-                .collect();
-            let mut ip = Command::new("ip")
-                .args(["-n", &plan.switch, "-batch", "-"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .context("cannot run `ip`")?;
-            if let Some(mut stdin) = ip.stdin.take() {
-                use std::io::Write as _;
-                stdin
-                    .write_all(batch.as_bytes())
-                    .context("cannot write to `ip -batch`")?;
-            }
-            let out = ip.wait_with_output().context("`ip -batch` did not end")?;
-            if let Some((_, c)) = running.children.first_mut() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            if !out.status.success() {
-                bail!(
-                    "cannot set node1's links down ({}): {}",
-                    batch.trim().replace('\n', "; "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
+            fault::power_off(plan, node1, running.children.first_mut().map(|(_, c)| c))?;
         }
+        Fault::Hang => {
+            let pid = running.children[0].1.id();
+            fault::signal(pid, "STOP")?;
+            cont = Some(fault::continue_after(pid, hang, &continued));
+        }
+        Fault::Partition => fault::set_links(plan, node1, Some(&fault::PARTITIONED), false)?,
     }
+    let read = |g: &Guest| qemu_io(&client, &url(g), &format!("read -P {pattern} 0 1M"));
 
-    // Recovery: node2 serves the pattern.
+    // Recovery: node2 serves the pattern (or node1 again, once a hang is over).
     let mut failed = 0;
     let mut last_error = String::new();
-    let recovered = loop {
+    let recovered = 'probe: loop {
         check_stop(stop)?;
         let probe = Instant::now();
-        match qemu_io(
-            &client,
-            &url(&guests[1]),
-            &format!("read -P {pattern} 0 1M"),
-        )? {
-            Ok(()) => break Some((t0.elapsed(), true)),
-            // node2 answered with other bytes: the acknowledged write is lost.
-            Err(e) if e.contains("Pattern verification failed") => {
-                last_error = e;
-                break Some((t0.elapsed(), false));
-            }
-            Err(e) => {
-                failed += 1;
-                last_error = e;
+        let node1_back = fault == Fault::Hang && continued.load(Ordering::SeqCst);
+        for g in guests.iter().rev().take(if node1_back { 2 } else { 1 }) {
+            match read(g)? {
+                Ok(()) => break 'probe Some((t0.elapsed(), true, g.name)),
+                // The node answered with other bytes: the acknowledged write is lost.
+                Err(e) if e.contains("Pattern verification failed") => {
+                    last_error = e;
+                    break 'probe Some((t0.elapsed(), false, g.name));
+                }
+                Err(e) => {
+                    failed += 1;
+                    last_error = e;
+                }
             }
         }
         if t0.elapsed() > RECOVER_WITHIN {
@@ -612,12 +635,19 @@ fn trial(
             std::thread::sleep(rest);
         }
     };
-    let Some((took, durable)) = recovered else {
+    let Some((took, durable, recovered_on)) = recovered else {
         bail!(
-            "node2 did not serve the pattern within {RECOVER_WITHIN:?} of the power-off \
+            "node2 did not serve the pattern within {RECOVER_WITHIN:?} of the fault \
              ({failed} probes; the last said: {last_error})\nnode2's log:\n{}",
             log_tail(&guests[1].log)
         );
+    };
+
+    // Hang and partition: node1 comes back still Primary. Do both exports serve, and
+    // does DRBD find the split brain when the two reconnect?
+    let after = match fault {
+        Fault::PowerOff => fault::Aftermath::default(),
+        _ => fault::aftermath(fault, plan, node, &guests, &read, cont, stop)?,
     };
     if !durable {
         crate::cli::note(format_args!(
@@ -650,6 +680,11 @@ fn trial(
         durable,
         failed_probes: failed,
         promoted_seconds,
+        recovered_on: (fault != Fault::PowerOff).then(|| recovered_on.to_string()),
+        split_brain_detected: after.split_brain,
+        both_served: after.both_served,
+        connections_after: after.connections,
+        split_brain_nodes: after.split_brain_nodes,
     })
 }
 
@@ -693,6 +728,11 @@ mod tests {
             durable,
             failed_probes: 0,
             promoted_seconds: None,
+            recovered_on: None,
+            split_brain_detected: None,
+            both_served: None,
+            connections_after: Vec::new(),
+            split_brain_nodes: Vec::new(),
         }
     }
 
@@ -718,6 +758,7 @@ mod tests {
         let r = RunReport::of(
             "x",
             Fault::PowerOff,
+            Duration::ZERO,
             vec![
                 trial(1, 3.0, true),
                 trial(2, 1.0, true),
@@ -732,6 +773,7 @@ mod tests {
         let even = RunReport::of(
             "x",
             Fault::PowerOff,
+            Duration::ZERO,
             vec![trial(1, 1.0, true), trial(2, 2.0, true)],
         );
         assert_eq!(even.p50_seconds, 1.5);
