@@ -126,6 +126,20 @@ fn a_partition_splits_the_brain_and_a_hang_fails_over() {
     assert_eq!(t["recovered_on"], "node2", "{text}");
     assert_eq!(t["both_served"], true, "two Primaries serve: {text}");
     assert_eq!(t["split_brain_detected"], true, "{text}");
+    // Both ends: each replica gives its connection up at its ping-timeout and closes the
+    // socket, as DRBD does, so both handshake again after the heal and both find the
+    // split brain (before that fix the TCP connection outlived the partition and node1
+    // never dialled again).
+    assert_eq!(
+        t["split_brain_nodes"],
+        serde_json::json!(["node1", "node2"]),
+        "{text}"
+    );
+    assert_eq!(
+        t["connections_after"],
+        serde_json::json!(["StandAlone", "StandAlone"]),
+        "{text}"
+    );
 
     let (report, text) = lab_run(
         "dhtest-hang",

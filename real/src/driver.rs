@@ -72,6 +72,8 @@ pub struct Driver {
     disk_out: Vec<DiskRequest>,
     io: BlockIo<BlockReply>,
     link: Option<(u64, UnboundedSender<GuestMsg>)>,
+    /// Whether the replica was connected after the last input (to see it leave).
+    replica_was_connected: bool,
     rings: Rings,
     events: UnboundedSender<Event>,
     shared: Arc<Shared>,
@@ -131,6 +133,7 @@ impl Driver {
             disk_out: Vec::new(),
             io: BlockIo::new(blocks),
             link: None,
+            replica_was_connected: false,
             rings,
             events,
             shared,
@@ -374,6 +377,7 @@ impl Driver {
                 self.execute(effect, &mut queue)?;
             }
         }
+        self.close_link_the_replica_left();
         if !self.disk_out.is_empty() {
             let batch = std::mem::take(&mut self.disk_out);
             self.disk
@@ -382,6 +386,21 @@ impl Driver {
         }
         self.publish();
         Ok(())
+    }
+
+    /// The replica gave its connection up (DRBD's ping-timeout, a split brain found in
+    /// the handshake, `disconnect`): close the socket as DRBD does, so that both ends
+    /// start over with a fresh connection. Otherwise a TCP connection that outlived a
+    /// partition would stay open with nobody using it, and the dialer, which dials only
+    /// when it has no connection, would never dial again.
+    fn close_link_the_replica_left(&mut self) {
+        let conn = self.guest.replica().conn();
+        let connected = conn.is_connected();
+        let gave_up = (self.replica_was_connected && !connected) || conn == ConnState::StandAlone;
+        self.replica_was_connected = connected;
+        if gave_up && let Some((generation, _)) = self.link.take() {
+            tracing::info!(target: "dualha::link", "replica left the connection ({conn:?}): closing replication connection {generation}");
+        }
     }
 
     fn execute(
