@@ -171,4 +171,15 @@ fn a_partition_splits_the_brain_and_a_hang_fails_over() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    // A hang duration with another fault is a mistake, not something to ignore.
+    let stray = Command::new(DUALHA)
+        .args(["lab", "run", "--fault", "partition", "--hang-secs", "3"])
+        .output()
+        .expect("dualha runs");
+    assert_eq!(stray.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&stray.stderr).contains("--hang-secs applies to --fault hang only"),
+        "{}",
+        String::from_utf8_lossy(&stray.stderr)
+    );
 }

@@ -31,6 +31,10 @@ use crate::outln;
 use crate::simulate::{ArchitectureArg, PlatformArg, ServiceArg};
 pub use plan::LabPlan;
 
+/// How long `--fault hang` freezes node1 unless `--hang-secs` says otherwise: longer
+/// than the lab's 2 s deadtime, so node2 takes over.
+const DEFAULT_HANG_SECS: f64 = 5.0;
+
 /// `dualha lab`.
 #[derive(Debug, Args)]
 pub struct LabArgs {
@@ -85,9 +89,9 @@ enum LabCommand {
         /// The fault each trial injects.
         #[arg(long, value_enum, default_value = "power-off")]
         fault: run::Fault,
-        /// `--fault hang`: seconds between SIGSTOP and SIGCONT (0.5 to 120).
-        #[arg(long, default_value = "5", value_parser = fault::parse_hang_secs)]
-        hang_secs: f64,
+        /// `--fault hang` only: seconds between SIGSTOP and SIGCONT (0.5 to 120; default 5).
+        #[arg(long, value_parser = fault::parse_hang_secs)]
+        hang_secs: Option<f64>,
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -214,6 +218,13 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
                 service: ServiceArg::Apache,
                 name: name.clone(),
             };
+            if hang_secs.is_some() && *fault != run::Fault::Hang {
+                anyhow::bail!(
+                    "--hang-secs applies to --fault hang only (this run's fault is {})",
+                    fault.describe(Duration::ZERO)
+                );
+            }
+            let hang_secs = hang_secs.unwrap_or(DEFAULT_HANG_SECS);
             let plan = LabPlan::from_topology(name, &topology(&spec))?;
             let stop = Arc::new(AtomicBool::new(false));
             let flag = Arc::clone(&stop);
@@ -223,7 +234,7 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
                 &plan,
                 *trials,
                 *fault,
-                Duration::from_secs_f64(*hang_secs),
+                Duration::from_secs_f64(hang_secs),
                 &stop,
             )?;
             if *json {
