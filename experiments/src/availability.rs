@@ -30,16 +30,13 @@ pub const RUNS: (u64, u64) = (1, 1000);
 /// write: about 100 MB).
 pub const MAX_WRITES_PER_RUN: f64 = 12.0e6;
 
-/// Arguments of `dualha availability`.
+/// What a long-run study covers, for `dualha availability` and `dualha sweep` alike.
 #[derive(Debug, clap::Args)]
-pub struct AvailabilityArgs {
-    /// A profile instead of the study's (its `[availability]` section, or the defaults).
-    #[arg(long)]
-    pub profile: Option<PathBuf>,
+pub struct RunScope {
     /// Simulated years per run (0.001 to 100).
     #[arg(long, default_value_t = 1.0)]
     pub years: f64,
-    /// Independent runs per architecture and platform (1 to 1000); the 95 % intervals
+    /// Independent runs per cell (and per sweep point), 1 to 1000; the 95 % intervals
     /// are across runs.
     #[arg(long, default_value_t = 2)]
     pub runs: u64,
@@ -52,12 +49,24 @@ pub struct AvailabilityArgs {
     /// The service.
     #[arg(long, value_enum, default_value = "apache")]
     pub service: ServiceArg,
-    /// The first run's seed (run i uses seed + i).
+    /// The first run's seed (run i uses seed + i; in a sweep, point p's run r uses
+    /// seed + p * runs + r).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Worker threads (1 to 256).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+}
+
+/// Arguments of `dualha availability`.
+#[derive(Debug, clap::Args)]
+pub struct AvailabilityArgs {
+    /// A profile instead of the study's (its `[availability]` section, or the defaults).
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Years, runs, cells, seed and threads.
+    #[command(flatten)]
+    pub scope: RunScope,
     /// Only the analytic model (a Markov chain from the profile's means): no simulation.
     #[arg(long)]
     pub analytic: bool,
@@ -89,7 +98,11 @@ pub fn run(args: &AvailabilityArgs) -> ExitCode {
 }
 
 fn cells(args: &AvailabilityArgs) -> Vec<Cell> {
-    cells_of(args.architecture, args.platform, args.service)
+    cells_of(
+        args.scope.architecture,
+        args.scope.platform,
+        args.scope.service,
+    )
 }
 
 /// The cells of an architecture and platform choice (all of each when absent), platform
@@ -278,13 +291,18 @@ fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
         .map(crate::sweep::parse_shard)
         .transpose()?;
     let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
-    check_limits(&profile, args.years, args.runs, args.threads)?;
+    check_limits(
+        &profile,
+        args.scope.years,
+        args.scope.runs,
+        args.scope.threads,
+    )?;
     let def = StudyDefinition {
         profile,
         cells: cells(args),
-        years: args.years,
-        runs: args.runs,
-        seed: args.seed,
+        years: args.scope.years,
+        runs: args.scope.runs,
+        seed: args.scope.seed,
     };
     let mut rows = analytic_rows(&def)?;
     if let Some((k, n)) = shard {
@@ -294,7 +312,7 @@ fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
         crate::cli::ensure_writable_dir("--out", &args.out)?;
         let indices: Vec<usize> = (0..def.jobs()).filter(|&i| i as u64 % n == k - 1).collect();
         let jobs: Vec<Job<'_>> = indices.iter().map(|&i| def.job(i)).collect();
-        let results = run_jobs(&jobs, def.years * YEAR, args.threads)?;
+        let results = run_jobs(&jobs, def.years * YEAR, args.scope.threads)?;
         let file = StudyShard {
             format: SHARD_FORMAT.to_string(),
             shard: k,
@@ -314,14 +332,14 @@ fn availability(args: &AvailabilityArgs) -> Result<ExitCode> {
     if !args.analytic {
         let jobs: Vec<Job<'_>> = (0..def.jobs()).map(|i| def.job(i)).collect();
         let started = std::time::Instant::now();
-        let all = run_jobs(&jobs, def.years * YEAR, args.threads)?;
-        for (row, runs) in rows.iter_mut().zip(all.chunks(args.runs as usize)) {
+        let all = run_jobs(&jobs, def.years * YEAR, args.scope.threads)?;
+        for (row, runs) in rows.iter_mut().zip(all.chunks(args.scope.runs as usize)) {
             row.simulated = Some(summarise(runs));
         }
         crate::cli::note(format_args!(
             "dualha availability: {} runs of {} years in {:.1} s",
             jobs.len(),
-            args.years,
+            args.scope.years,
             started.elapsed().as_secs_f64()
         ));
     }

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
+use super::nodes::Guest;
 use super::plan::{LabMember, LabPlan};
-use super::run::{GUESTS, Guest, check_stop, field, member, status};
+use super::run::{GUESTS, check_stop, field, member, status};
 
 /// Partition: how long the client tries to read the pattern from both exports.
 const BOTH_WITHIN: Duration = Duration::from_secs(3);

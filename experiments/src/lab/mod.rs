@@ -11,6 +11,7 @@
 
 pub mod fault;
 pub mod netns;
+mod nodes;
 pub mod plan;
 pub mod reach;
 pub mod run;

@@ -18,14 +18,15 @@ use serde::Serialize;
 use super::fault;
 pub use super::fault::Fault;
 use super::netns;
+use super::nodes::{Guest, write_configs};
 use super::plan::{LabMember, LabPlan};
 
 /// The two guests, in order: node1 starts Primary and is powered off.
 pub(super) const GUESTS: [&str; 2] = ["node1", "node2"];
 /// Every guest's backing file.
-const DISK_BYTES: u64 = 64 << 20;
+pub(super) const DISK_BYTES: u64 = 64 << 20;
 /// The NBD export's name (DRBD's resource).
-const RESOURCE: &str = "r0";
+pub(super) const RESOURCE: &str = "r0";
 /// How long the pair may take to come up connected and UpToDate.
 const START_WITHIN: Duration = Duration::from_secs(30);
 /// How long node2 may take to serve the pattern after the power-off.
@@ -35,7 +36,7 @@ const PROBE_EVERY: Duration = Duration::from_millis(50);
 /// One `qemu-io` run's bound.
 const QEMU_IO_WITHIN: Duration = Duration::from_secs(10);
 /// The dummy OCF agent, written into the work directory (`real/ocf/dummy-service`).
-const DUMMY_SERVICE: &str = include_str!("../../../real/ocf/dummy-service");
+pub(super) const DUMMY_SERVICE: &str = include_str!("../../../real/ocf/dummy-service");
 
 /// One trial's outcome.
 #[derive(Clone, Debug, Serialize)]
@@ -262,16 +263,6 @@ fn which(program: &str, package: &str) -> Result<()> {
     Ok(())
 }
 
-/// A guest's address on network `net`, without its prefix length.
-fn address(m: &LabMember, plan: &LabPlan, net: &str) -> Result<String> {
-    let l = m
-        .links
-        .iter()
-        .find(|l| plan.networks[l.network].name == net)
-        .with_context(|| format!("{} is not on the {net} network", m.name))?;
-    Ok(l.address.split('/').next().unwrap_or_default().to_string())
-}
-
 pub(super) fn member<'a>(plan: &'a LabPlan, name: &str) -> Result<&'a LabMember> {
     plan.members
         .iter()
@@ -297,107 +288,6 @@ impl Drop for Running<'_> {
         }
         let _ = netns::down(self.plan);
     }
-}
-
-/// One guest's files.
-pub(super) struct Guest {
-    pub(super) name: &'static str,
-    netns: String,
-    config: PathBuf,
-    pub(super) log: PathBuf,
-    public: String,
-}
-
-fn write_configs(plan: &LabPlan, dir: &Path) -> Result<Vec<Guest>> {
-    let agent = dir.join("dummy-service");
-    std::fs::write(&agent, DUMMY_SERVICE)
-        .with_context(|| format!("cannot write {}", agent.display()))?;
-    set_executable(&agent)?;
-    let ms: Vec<&LabMember> = GUESTS
-        .iter()
-        .map(|g| member(plan, g))
-        .collect::<Result<_>>()?;
-    let mut guests = Vec::new();
-    for (i, name) in GUESTS.iter().enumerate() {
-        let (me, peer) = (ms[i], ms[1 - i]);
-        let d = dir.display();
-        let config = dir.join(format!("{name}.toml"));
-        let disk = dir.join(format!("{name}.img"));
-        let f = std::fs::File::create(&disk)
-            .with_context(|| format!("cannot create {}", disk.display()))?;
-        f.set_len(DISK_BYTES)
-            .with_context(|| format!("cannot size {}", disk.display()))?;
-        let public = address(me, plan, "public")?;
-        let text = format!(
-            r#"# Written by `dualha lab run` for lab '{lab}'.
-[node]
-name = "{name}"
-peer-name = "{peer_name}"
-id = {i}
-resource = "{RESOURCE}"
-
-[storage]
-disk = "{d}/{name}.img"
-meta = "{d}/{name}.meta"
-
-[net]
-replication = {{ listen = "{me_drbd}:7789", peer = "{peer_drbd}:7789" }}
-rings = [
-  {{ listen = "{me_hb0}:7694", peer = "{peer_hb0}:7694" }},
-  {{ listen = "{me_hb1}:7694", peer = "{peer_hb1}:7694" }},
-]
-nbd = "{public}:10809"
-control = "{d}/{name}.sock"
-metrics = "{public}:9101"
-
-[security]
-shared-secret = "dualha lab {lab}"
-
-[drbd]
-protocol = "C"
-ping-int = 1.0
-connect-int = 1.0
-
-[heartbeat]
-keepalive = 0.2
-deadtime = 2.0
-auto-failback = false
-preferred = "node1"
-
-[[resource]]
-name = "web"
-kind = "service"
-agent = "{agent}"
-params = {{ state = "{d}/web-on-{name}" }}
-monitor-interval = 5
-"#,
-            lab = plan.name,
-            peer_name = peer.name,
-            me_drbd = address(me, plan, "drbd")?,
-            peer_drbd = address(peer, plan, "drbd")?,
-            me_hb0 = address(me, plan, "hb0")?,
-            peer_hb0 = address(peer, plan, "hb0")?,
-            me_hb1 = address(me, plan, "hb1")?,
-            peer_hb1 = address(peer, plan, "hb1")?,
-            agent = agent.display(),
-        );
-        std::fs::write(&config, text)
-            .with_context(|| format!("cannot write {}", config.display()))?;
-        guests.push(Guest {
-            name,
-            netns: me.netns.clone(),
-            config,
-            log: dir.join(format!("{name}.log")),
-            public,
-        });
-    }
-    Ok(guests)
-}
-
-fn set_executable(p: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot make {} executable", p.display()))
 }
 
 /// Runs `program args` to completion within `within`; (success, stdout, stderr).

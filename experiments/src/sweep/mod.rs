@@ -27,7 +27,6 @@ use sim::availability::{RunResult, Summary, YEAR, analytic, summarise};
 use sim::{Architecture, Cell, Platform, Profile, Service};
 
 use crate::availability::{Job, check_limits, check_writes, run_jobs};
-use crate::simulate::{ArchitectureArg, PlatformArg, ServiceArg};
 
 /// The most grid points of one sweep.
 pub const MAX_POINTS: usize = 1000;
@@ -52,27 +51,9 @@ pub struct SweepArgs {
     /// a grid (the cartesian product, at most 1000 points).
     #[arg(long = "param", required = true)]
     pub params: Vec<String>,
-    /// Simulated years per run (0.001 to 100).
-    #[arg(long, default_value_t = 1.0)]
-    pub years: f64,
-    /// Runs per point and cell (1 to 1000).
-    #[arg(long, default_value_t = 2)]
-    pub runs: u64,
-    /// One architecture; all three if absent.
-    #[arg(long, value_enum)]
-    pub architecture: Option<ArchitectureArg>,
-    /// One platform; both if absent.
-    #[arg(long, value_enum)]
-    pub platform: Option<PlatformArg>,
-    /// The service.
-    #[arg(long, value_enum, default_value = "apache")]
-    pub service: ServiceArg,
-    /// The seed of point 0's first run (point p's run r uses seed + p * runs + r).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Worker threads (1 to 256).
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    /// Years, runs, cells, seed and threads.
+    #[command(flatten)]
+    pub scope: crate::availability::RunScope,
     /// Output directory.
     #[arg(long, default_value = "out/sweep")]
     pub out: PathBuf,
@@ -226,7 +207,12 @@ pub fn parse_shard(text: &str) -> Result<(u64, u64)> {
 
 fn definition(args: &SweepArgs) -> Result<Definition> {
     let profile = crate::reproduce::load_profile(args.profile.as_deref())?;
-    check_limits(&profile, args.years, args.runs, args.threads)?;
+    check_limits(
+        &profile,
+        args.scope.years,
+        args.scope.runs,
+        args.scope.threads,
+    )?;
     if args.params.len() > MAX_PARAMS {
         anyhow::bail!("at most {MAX_PARAMS} --param");
     }
@@ -257,10 +243,14 @@ fn definition(args: &SweepArgs) -> Result<Definition> {
     Ok(Definition {
         profile,
         params,
-        cells: crate::availability::cells_of(args.architecture, args.platform, args.service),
-        years: args.years,
-        runs: args.runs,
-        seed: args.seed,
+        cells: crate::availability::cells_of(
+            args.scope.architecture,
+            args.scope.platform,
+            args.scope.service,
+        ),
+        years: args.scope.years,
+        runs: args.scope.runs,
+        seed: args.scope.seed,
     })
 }
 
@@ -333,14 +323,14 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     match shard {
         None => {
             let indices: Vec<usize> = (0..def.points()).collect();
-            let points = simulate(&def, &profiles, &indices, args.threads)?;
+            let points = simulate(&def, &profiles, &indices, args.scope.threads)?;
             write_outputs(&def, &profiles, &points, &args.out)?;
         }
         Some((k, n)) => {
             let indices: Vec<usize> = (0..def.points())
                 .filter(|&i| i as u64 % n == k - 1)
                 .collect();
-            let points = simulate(&def, &profiles, &indices, args.threads)?;
+            let points = simulate(&def, &profiles, &indices, args.scope.threads)?;
             let file = ShardFile {
                 format: SHARD_FORMAT.to_string(),
                 definition: def,

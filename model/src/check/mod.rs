@@ -16,6 +16,7 @@
 
 pub mod canonical;
 pub mod config;
+pub mod cut;
 pub mod matrix;
 pub mod model;
 pub mod run;
